@@ -1,0 +1,177 @@
+"""Sparse pattern built once per mesh, element colouring, and the global CSR layout.
+
+DOF numbering is node-major (dof = 3·node + component). Row 3A+i of the CSR matrix
+holds, for each neighbour node B of A in ascending order, the three columns 3B..3B+2,
+so an element scatters with a node-pair index ``kpos`` and no search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+
+@dataclass
+class Pattern:
+    """Node adjacency (``nptr``, ``nind``) and the matching dof-level CSR arrays."""
+
+    n_nodes: int
+    nptr: np.ndarray
+    nind: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def n_dofs(self) -> int:
+        return 3 * self.n_nodes
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+    def matrix(self, data: np.ndarray) -> sp.csr_matrix:
+        """A CSR matrix sharing ``data`` and the fixed index arrays (no copy)."""
+        m = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_dofs,) * 2, copy=False)
+        m.has_sorted_indices = True
+        return m
+
+
+def build_pattern(n_nodes: int, connectivities: list[np.ndarray]) -> Pattern:
+    """Node adjacency of all element/face blocks, expanded to 3 dofs per node."""
+    keys = [_pair_keys(c, n_nodes) for c in connectivities if len(c)]
+    keys.append(np.arange(n_nodes, dtype=np.int64) * (n_nodes + 1))  # every node on the diagonal
+    uniq = np.unique(np.concatenate(keys))
+    rows = uniq // n_nodes
+    nind = (uniq % n_nodes).astype(np.int64)
+    nptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_nodes), out=nptr[1:])
+    indptr, indices = _expand_to_dofs(nptr, nind)
+    if 9 * nptr[-1] < 2**31 - 1:  # 32-bit indices halve the index memory and suit PARDISO
+        indptr, indices = indptr.astype(np.int32), indices.astype(np.int32)
+    return Pattern(n_nodes, nptr, nind, indptr, indices)
+
+
+def _pair_keys(conn: np.ndarray, n_nodes: int) -> np.ndarray:
+    nn = conn.shape[1]
+    a = np.repeat(conn, nn, axis=1).astype(np.int64)
+    b = np.tile(conn, (1, nn)).astype(np.int64)
+    return np.unique((a * n_nodes + b).ravel())
+
+
+@njit(cache=True)
+def _expand_to_dofs(nptr, nind):
+    n = nptr.shape[0] - 1
+    nnz = 9 * nptr[n]
+    indptr = np.empty(3 * n + 1, dtype=np.int64)
+    indices = np.empty(nnz, dtype=np.int64)
+    indptr[0] = 0
+    for A in range(n):
+        start = nptr[A]
+        deg = nptr[A + 1] - start
+        for i in range(3):
+            row_start = 9 * start + i * 3 * deg
+            indptr[3 * A + i + 1] = row_start + 3 * deg
+            for k in range(deg):
+                B = nind[start + k]
+                for j in range(3):
+                    indices[row_start + 3 * k + j] = 3 * B + j
+    return indptr, indices
+
+
+@njit(cache=True)
+def node_pair_positions(conn, nptr, nind):
+    """``kpos[e, a, b]``: index in ``nind`` of node conn[e, b] within row conn[e, a]."""
+    ne, nn = conn.shape
+    kpos = np.empty((ne, nn, nn), dtype=np.int64)
+    for e in range(ne):
+        for a in range(nn):
+            A = conn[e, a]
+            lo = nptr[A]
+            hi = nptr[A + 1]
+            for b in range(nn):
+                B = conn[e, b]
+                # binary search in the sorted neighbour list
+                l, h = lo, hi
+                while l < h:
+                    m = (l + h) // 2
+                    if nind[m] < B:
+                        l = m + 1
+                    else:
+                        h = m
+                kpos[e, a, b] = l
+    return kpos
+
+
+@njit(cache=True)
+def color_elements(conn, n_nodes):
+    """Greedy colouring: elements of one colour share no node. Returns (ptr, order)."""
+    ne, nn = conn.shape
+    # node -> elements incidence
+    count = np.zeros(n_nodes + 1, dtype=np.int64)
+    for e in range(ne):
+        for a in range(nn):
+            count[conn[e, a] + 1] += 1
+    for i in range(n_nodes):
+        count[i + 1] += count[i]
+    fill = count[:-1].copy()
+    inc = np.empty(count[n_nodes], dtype=np.int64)
+    for e in range(ne):
+        for a in range(nn):
+            A = conn[e, a]
+            inc[fill[A]] = e
+            fill[A] += 1
+    color = -np.ones(ne, dtype=np.int64)
+    used = np.full(1024, -1, dtype=np.int64)  # used[c] == e  => colour c taken near e
+    n_colors = 0
+    for e in range(ne):
+        for a in range(nn):
+            A = conn[e, a]
+            for t in range(count[A], count[A + 1]):
+                c = color[inc[t]]
+                if c >= 0:
+                    used[c] = e
+        c = 0
+        while used[c] == e:
+            c += 1
+        color[e] = c
+        if c + 1 > n_colors:
+            n_colors = c + 1
+    ptr = np.zeros(n_colors + 1, dtype=np.int64)
+    for e in range(ne):
+        ptr[color[e] + 1] += 1
+    for c in range(n_colors):
+        ptr[c + 1] += ptr[c]
+    fill2 = ptr[:-1].copy()
+    order = np.empty(ne, dtype=np.int64)
+    for e in range(ne):
+        order[fill2[color[e]]] = e
+        fill2[color[e]] += 1
+    return ptr, order
+
+
+@njit(cache=True)
+def dirichlet_positions(indptr, indices, constrained):
+    """Data positions in constrained rows/columns and the diagonal positions of those rows."""
+    n = indptr.shape[0] - 1
+    count = 0
+    for r in range(n):
+        for p in range(indptr[r], indptr[r + 1]):
+            if constrained[r] or constrained[indices[p]]:
+                count += 1
+    zero = np.empty(count, dtype=np.int64)
+    diag = np.empty(constrained.sum(), dtype=np.int64)
+    t = 0
+    d = 0
+    for r in range(n):
+        for p in range(indptr[r], indptr[r + 1]):
+            c = indices[p]
+            if constrained[r] or constrained[c]:
+                zero[t] = p
+                t += 1
+            if constrained[r] and c == r:
+                diag[d] = p
+                d += 1
+    return zero, diag

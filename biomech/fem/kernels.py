@@ -1,0 +1,340 @@
+"""Numba kernels for solid elements: total-Lagrangian internal force and tangent.
+
+Uncoupled (nearly incompressible) materials use an element-mean dilatation: the
+volumetric energy is V0·U(θ) with θ = (1/V0)∫J dV0 constant per element, which is the
+three-field u–p–J formulation with piecewise-constant p and J statically condensed
+(Q1P0 on hexahedra/wedges, P2/P0 on quadratic tetrahedra; Simo, Taylor & Pister 1985).
+Coupled materials integrate their full energy at the quadrature points.
+Units: mm, N, MPa.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from biomech.materials.kernel import material_response
+from biomech.materials.volumetric import volumetric_d2U, volumetric_dU
+
+# Voigt pairs (11, 22, 33, 12, 23, 13)
+_VI = np.array([0, 1, 2, 0, 1, 0])
+_VJ = np.array([0, 1, 2, 1, 2, 2])
+
+INVERTED = 1
+
+
+@njit(cache=True, inline="always")
+def _det3(A):
+    return (
+        A[0, 0] * (A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1])
+        - A[0, 1] * (A[1, 0] * A[2, 2] - A[1, 2] * A[2, 0])
+        + A[0, 2] * (A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0])
+    )
+
+
+@njit(cache=True)
+def _inv3(A, out):
+    d = _det3(A)
+    out[0, 0] = (A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]) / d
+    out[0, 1] = (A[0, 2] * A[2, 1] - A[0, 1] * A[2, 2]) / d
+    out[0, 2] = (A[0, 1] * A[1, 2] - A[0, 2] * A[1, 1]) / d
+    out[1, 0] = (A[1, 2] * A[2, 0] - A[1, 0] * A[2, 2]) / d
+    out[1, 1] = (A[0, 0] * A[2, 2] - A[0, 2] * A[2, 0]) / d
+    out[1, 2] = (A[0, 2] * A[1, 0] - A[0, 0] * A[1, 2]) / d
+    out[2, 0] = (A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]) / d
+    out[2, 1] = (A[0, 1] * A[2, 0] - A[0, 0] * A[2, 1]) / d
+    out[2, 2] = (A[0, 0] * A[1, 1] - A[0, 1] * A[1, 0]) / d
+    return d
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def reference_gradients(Xe, dN_dxi, dNdX, J0, J0inv):
+    """Shape-function gradients dN/dX (nn, 3) at one quadrature point; returns det J0."""
+    nn = Xe.shape[0]
+    J0[:, :] = 0.0
+    for a in range(nn):
+        for i in range(3):
+            for k in range(3):
+                J0[i, k] += Xe[a, i] * dN_dxi[a, k]
+    det = _inv3(J0, J0inv)
+    for a in range(nn):
+        for I in range(3):
+            s = 0.0
+            for k in range(3):
+                s += dN_dxi[a, k] * J0inv[k, I]
+            dNdX[a, I] = s
+    return det
+
+
+@njit(cache=True, fastmath=True)
+def deformation_gradient(ue, dNdX, F):
+    nn = ue.shape[0]
+    for i in range(3):
+        for I in range(3):
+            F[i, I] = 1.0 if i == I else 0.0
+    for a in range(nn):
+        for i in range(3):
+            for I in range(3):
+                F[i, I] += ue[a, i] * dNdX[a, I]
+
+
+@njit(cache=True)
+def make_workspace(nn, nq):
+    nd = 3 * nn
+    return (
+        np.empty((nn, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty(6),
+        np.empty((6, 6)), np.empty((nd, 7 * nq + 1)), np.empty((7 * nq + 1, nd)), np.empty((nq, nn, 3)),
+        np.empty(nq), np.empty((nn, 3)), np.empty((3, 3)), np.empty((3, 3)),
+    )
+
+
+@njit(cache=True)
+def solid_element(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, want_K):
+    """Internal force ``fe`` (3nn,) and tangent ``Ke`` (3nn, 3nn) of one element.
+
+    Returns 0, or INVERTED when det F <= 0 or det J0 <= 0 at a quadrature point.
+    """
+    ws = make_workspace(Xe.shape[0], w.shape[0])
+    return solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, want_K, ws)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, want_K, ws):
+    """``solid_element`` with caller-provided scratch arrays ``ws`` (see make_workspace)."""
+    nn = Xe.shape[0]
+    nq = w.shape[0]
+    nd = 3 * nn
+    fe[:] = 0.0
+    if want_K:
+        Ke[:, :] = 0.0
+    dNdX, F, C, Finv, S, CC, L, R, gx, dv, h, J0, J0inv = ws
+    mixed = bulk > 0.0
+    V0 = 0.0
+    for q in range(nq):
+        detJ0 = reference_gradients(Xe, dN_dxi[q], dNdX, J0, J0inv)
+        if detJ0 <= 0.0:
+            return INVERTED
+        deformation_gradient(ue, dNdX, F)
+        J = _det3(F)
+        if J <= 0.0:
+            return INVERTED
+        dV0 = w[q] * detJ0
+        for I in range(3):
+            for K in range(3):
+                s = 0.0
+                for i in range(3):
+                    s += F[i, I] * F[i, K]
+                C[I, K] = s
+        material_response(model_id, C, params, basis, S, CC)
+        # P = F S  -> fe[a,i] += P_iJ dN_a/dX_J dV0
+        for a in range(nn):
+            for i in range(3):
+                s = 0.0
+                for v in range(6):
+                    I = _VI[v]
+                    K = _VJ[v]
+                    if I == K:
+                        s += F[i, I] * S[v] * dNdX[a, I]
+                    else:
+                        s += S[v] * (F[i, I] * dNdX[a, K] + F[i, K] * dNdX[a, I])
+                fe[3 * a + i] += s * dV0
+        if mixed:
+            _inv3(F, Finv)
+            for a in range(nn):
+                for i in range(3):
+                    s = 0.0
+                    for I in range(3):
+                        s += Finv[I, i] * dNdX[a, I]
+                    gx[q, a, i] = s
+            dv[q] = J * dV0
+            V0 += dV0
+        if not want_K:
+            continue
+        # columns 6q..6q+5 of L: δE (Voigt, engineering shear) per nodal dof c = 3a + i;
+        # rows 6q..6q+5 of R: dV0 CC δE — after the loop Ke += L @ R (one GEMM)
+        o = 6 * q
+        for a in range(nn):
+            for i in range(3):
+                c = 3 * a + i
+                L[c, o + 0] = F[i, 0] * dNdX[a, 0]
+                L[c, o + 1] = F[i, 1] * dNdX[a, 1]
+                L[c, o + 2] = F[i, 2] * dNdX[a, 2]
+                L[c, o + 3] = F[i, 0] * dNdX[a, 1] + F[i, 1] * dNdX[a, 0]
+                L[c, o + 4] = F[i, 1] * dNdX[a, 2] + F[i, 2] * dNdX[a, 1]
+                L[c, o + 5] = F[i, 0] * dNdX[a, 2] + F[i, 2] * dNdX[a, 0]
+        for r in range(6):
+            for c in range(nd):
+                s = 0.0
+                for t in range(6):
+                    s += CC[r, t] * L[c, o + t]
+                R[o + r, c] = s * dV0
+        # geometric stiffness (∇N_a · S ∇N_b) δ_ik
+        for a in range(nn):
+            sa0 = (S[0] * dNdX[a, 0] + S[3] * dNdX[a, 1] + S[5] * dNdX[a, 2]) * dV0
+            sa1 = (S[3] * dNdX[a, 0] + S[1] * dNdX[a, 1] + S[4] * dNdX[a, 2]) * dV0
+            sa2 = (S[5] * dNdX[a, 0] + S[4] * dNdX[a, 1] + S[2] * dNdX[a, 2]) * dV0
+            for b in range(nn):
+                g = sa0 * dNdX[b, 0] + sa1 * dNdX[b, 1] + sa2 * dNdX[b, 2]
+                for i in range(3):
+                    Ke[3 * a + i, 3 * b + i] += g
+    if mixed:
+        v = 0.0
+        for q in range(nq):
+            v += dv[q]
+        theta = v / V0
+        p = volumetric_dU(theta, bulk)
+        h[:, :] = 0.0
+        for q in range(nq):
+            for a in range(nn):
+                for i in range(3):
+                    h[a, i] += gx[q, a, i] * dv[q]
+        for a in range(nn):
+            for i in range(3):
+                fe[3 * a + i] += p * h[a, i]
+        if want_K:
+            # volumetric tangent kk h⊗h + p Σ_q dv_q (g_a ⊗ g_b − (g_a ⊗ g_b)ᵀ) per node block;
+            # the first two parts ride in the GEMM as nq + 1 extra columns of L and rows of R
+            kk = volumetric_d2U(theta, bulk) / V0
+            o = 6 * nq
+            for a in range(nn):
+                for i in range(3):
+                    c = 3 * a + i
+                    L[c, o] = h[a, i]
+                    R[o, c] = kk * h[a, i]
+                    for q in range(nq):
+                        L[c, o + 1 + q] = gx[q, a, i]
+                        R[o + 1 + q, c] = p * dv[q] * gx[q, a, i]
+            for q in range(nq):
+                pd = p * dv[q]
+                for a in range(nn):
+                    for b in range(nn):
+                        for i in range(3):
+                            gbi = pd * gx[q, b, i]
+                            for k in range(3):
+                                Ke[3 * a + i, 3 * b + k] -= gx[q, a, k] * gbi
+    if want_K:
+        if not mixed:
+            L[:, 6 * nq :] = 0.0
+            R[6 * nq :, :] = 0.0
+        Ke += np.dot(L, R)
+    return 0
+
+
+CHUNK = 64
+
+
+@njit(cache=True, parallel=True)
+def assemble_solid(
+    X, u, conn, dN_dxi, w, model_id, params, basis, bulk,
+    color_ptr, color_elems, kpos, nptr, data, f, want_K, status,
+):
+    """Scatter all elements of one block into the global force ``f`` and CSR ``data``.
+
+    Elements of one colour share no node, so each colour is a race-free parallel loop
+    over chunks of elements (scratch arrays allocated once per chunk).
+    ``kpos[e, a, b]`` is the node-level CSR index of the (a, b) node pair; ``status[e]``
+    receives each element's return code.
+    """
+    nn = conn.shape[1]
+    nd = 3 * nn
+    nq = w.shape[0]
+    for c in range(color_ptr.shape[0] - 1):
+        lo = color_ptr[c]
+        n_chunks = (color_ptr[c + 1] - lo + CHUNK - 1) // CHUNK
+        for ch in prange(n_chunks):
+            Xe = np.empty((nn, 3))
+            ue = np.empty((nn, 3))
+            fe = np.empty(nd)
+            Ke = np.empty((nd, nd))
+            ws = make_workspace(nn, nq)
+            for idx in range(lo + ch * CHUNK, min(lo + (ch + 1) * CHUNK, color_ptr[c + 1])):
+                e = color_elems[idx]
+                for a in range(nn):
+                    for i in range(3):
+                        Xe[a, i] = X[conn[e, a], i]
+                        ue[a, i] = u[3 * conn[e, a] + i]
+                st = solid_element_ws(
+                    Xe, ue, dN_dxi, w, model_id[e], params[e], basis[e], bulk[e], fe, Ke,
+                    want_K, ws,
+                )
+                status[e] = st
+                if st != 0:
+                    continue
+                scatter(conn[e], kpos[e], nptr, fe, Ke, data, f, want_K)
+
+
+@njit(cache=True)
+def scatter(nodes, kpos_e, nptr, fe, Ke, data, f, want_K):
+    """Add one element's force and tangent at its nodes (layout: see assembly.py)."""
+    nn = nodes.shape[0]
+    for a in range(nn):
+        A = nodes[a]
+        for i in range(3):
+            f[3 * A + i] += fe[3 * a + i]
+        if want_K:
+            start = nptr[A]
+            deg = nptr[A + 1] - start
+            for b in range(nn):
+                k = kpos_e[a, b] - start
+                for i in range(3):
+                    row = 9 * start + i * 3 * deg + 3 * k
+                    for j in range(3):
+                        data[row + j] += Ke[3 * a + i, 3 * b + j]
+
+
+@njit(cache=True, parallel=True)
+def element_stress(X, u, conn, dN_dxi, w, model_id, params, basis, bulk, sigma, green, jac):
+    """Quadrature-averaged Cauchy stress (Voigt, MPa), Green–Lagrange strain and J per element."""
+    ne, nn = conn.shape
+    nq = w.shape[0]
+    for e in prange(ne):
+        Xe = np.empty((nn, 3))
+        ue = np.empty((nn, 3))
+        for a in range(nn):
+            for i in range(3):
+                Xe[a, i] = X[conn[e, a], i]
+                ue[a, i] = u[3 * conn[e, a] + i]
+        dNdX = np.empty((nn, 3))
+        F = np.empty((3, 3))
+        C = np.empty((3, 3))
+        S = np.empty(6)
+        CC = np.empty((6, 6))
+        Sm = np.empty((3, 3))
+        J0 = np.empty((3, 3))
+        J0inv = np.empty((3, 3))
+        sig = np.zeros(6)
+        E = np.zeros(6)
+        V0 = 0.0
+        v = 0.0
+        for q in range(nq):
+            detJ0 = reference_gradients(Xe, dN_dxi[q], dNdX, J0, J0inv)
+            deformation_gradient(ue, dNdX, F)
+            J = _det3(F)
+            dV0 = w[q] * abs(detJ0)
+            for I in range(3):
+                for K in range(3):
+                    s = 0.0
+                    for i in range(3):
+                        s += F[i, I] * F[i, K]
+                    C[I, K] = s
+            material_response(model_id[e], C, params[e], basis[e], S, CC)
+            for t in range(6):
+                Sm[_VI[t], _VJ[t]] = S[t]
+                Sm[_VJ[t], _VI[t]] = S[t]
+            for t in range(6):
+                i = _VI[t]
+                k = _VJ[t]
+                s = 0.0
+                for I in range(3):
+                    for K in range(3):
+                        s += F[i, I] * Sm[I, K] * F[k, K]
+                sig[t] += s / J * dV0
+                E[t] += 0.5 * (C[i, k] - (1.0 if i == k else 0.0)) * dV0
+            V0 += dV0
+            v += J * dV0
+        theta = v / V0
+        p = volumetric_dU(theta, bulk[e]) if bulk[e] > 0.0 else 0.0
+        for t in range(6):
+            sigma[e, t] = sig[t] / V0 + (p if t < 3 else 0.0)
+            green[e, t] = E[t] / V0
+        jac[e] = theta

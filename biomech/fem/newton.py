@@ -1,0 +1,190 @@
+"""Incremental Newton–Raphson with line search and adaptive load stepping.
+
+The problem supplies ``assemble(u, lam, want_K) -> (R, data, n_bad)`` (R = f_int - f_ext,
+``data`` the tangent's CSR values, ``n_bad`` the number of inverted elements), the
+constrained-dof mask and the prescribed displacements. Converged when the residual norm
+drops below ``rtol`` times the step's first residual (or ``atol``) and the energy norm
+|du·R| below ``etol`` times the first one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from biomech.errors import ConvergenceError
+
+
+class NonlinearProblem(Protocol):
+    n_dofs: int
+    constrained: np.ndarray  # bool (n_dofs,)
+
+    def prescribed(self, lam: float) -> np.ndarray: ...
+
+    def assemble(self, u: np.ndarray, lam: float, want_K: bool): ...
+
+    def tangent(self, data: np.ndarray): ...
+
+
+@dataclass
+class NewtonOptions:
+    steps: int = 10
+    max_iterations: int = 25
+    rtol: float = 1e-8
+    etol: float = 1e-8
+    atol: float = 1e-10
+    line_search: bool = True
+    line_search_tol: float = 0.9
+    max_step_growth: float = 2.0
+    optimal_iterations: int = 6
+    min_increment: float = 1e-4
+    max_increment: float = 1.0
+    divergence_factor: float = 1e6
+
+
+@dataclass
+class StepRecord:
+    lam: float
+    iterations: int
+    residuals: list[float]
+    u: np.ndarray
+
+
+@dataclass
+class NewtonResult:
+    u: np.ndarray
+    lam: float
+    converged: bool
+    steps: list[StepRecord] = field(default_factory=list)
+    newton_iterations: int = 0
+    cutbacks: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+
+class _StepFailed(Exception):
+    pass
+
+
+def solve_incremental(
+    problem: NonlinearProblem,
+    linear_solver,
+    options: NewtonOptions | None = None,
+    progress: Callable[[float], None] | None = None,
+    u0: np.ndarray | None = None,
+) -> NewtonResult:
+    """Drive the load factor from 0 to 1; raise ConvergenceError carrying the last state."""
+    opt = options or NewtonOptions()
+    u = np.zeros(problem.n_dofs) if u0 is None else u0.copy()
+    lam = 0.0
+    dlam = min(1.0 / max(opt.steps, 1), opt.max_increment)
+    out = NewtonResult(u=u, lam=0.0, converged=False)
+    timings = {"assemble_s": 0.0, "factorize_s": 0.0, "solve_s": 0.0}
+    out.timings = timings
+    while lam < 1.0 - 1e-12:
+        target = min(1.0, lam + dlam)
+        try:
+            u_new, iters, res = _newton_step(problem, linear_solver, u, target, opt, timings)
+        except _StepFailed as exc:
+            out.cutbacks += 1
+            dlam *= 0.5
+            if dlam < opt.min_increment:
+                out.u, out.lam, out.message = u, lam, str(exc)
+                raise ConvergenceError(
+                    f"no convergence: load factor stuck at {lam:.4g} (increment fell below "
+                    f"{opt.min_increment:g}); last failure: {exc}. The last converged state "
+                    "is kept; try more steps, a smaller load, or check the boundary conditions",
+                    result=out,
+                ) from None
+            continue
+        u, lam = u_new, target
+        out.newton_iterations += iters
+        out.steps.append(StepRecord(lam, iters, res, u.copy()))
+        out.u, out.lam = u, lam
+        if progress is not None:
+            progress(lam)
+        if iters <= opt.optimal_iterations:
+            dlam = min(dlam * opt.max_step_growth, opt.max_increment)
+    out.converged = True
+    return out
+
+
+def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
+    u = u_start.copy()
+    cons = problem.constrained
+    u[cons] = problem.prescribed(lam)[cons]
+    t = time.perf_counter()
+    R, data, n_bad = problem.assemble(u, lam, True)
+    timings["assemble_s"] += time.perf_counter() - t
+    if n_bad:
+        raise _StepFailed(f"{n_bad} element(s) inverted (det F <= 0) at load factor {lam:.4g}")
+    R[cons] = 0.0
+    r0 = float(np.linalg.norm(R))
+    residuals = [r0]
+    if not np.isfinite(r0):
+        raise _StepFailed(f"residual is not finite at load factor {lam:.4g}")
+    e0 = None
+    for it in range(1, opt.max_iterations + 1):
+        t = time.perf_counter()
+        linear_solver.factorize(problem.tangent(data))
+        t2 = time.perf_counter()
+        du = linear_solver.solve(-R)
+        timings["factorize_s"] += t2 - t
+        timings["solve_s"] += time.perf_counter() - t2
+        du[cons] = 0.0
+        s0 = float(du @ R)
+        energy = abs(s0)
+        if e0 is None:
+            e0 = max(energy, 1e-300)
+        u, R, data = _line_search(problem, u, du, R, s0, lam, opt, timings)
+        R[cons] = 0.0
+        rn = float(np.linalg.norm(R))
+        residuals.append(rn)
+        if not np.isfinite(rn) or rn > opt.divergence_factor * max(r0, opt.atol):
+            raise _StepFailed(f"Newton diverged at load factor {lam:.4g} (residual {rn:.3g} N)")
+        if rn <= max(opt.rtol * r0, opt.atol) and energy <= opt.etol * e0:
+            return u, it, residuals
+    raise _StepFailed(
+        f"no convergence in {opt.max_iterations} Newton iterations at load factor {lam:.4g} "
+        f"(residual {residuals[-1]:.3g} N, first {r0:.3g} N)"
+    )
+
+
+def _line_search(problem, u, du, R0, s0, lam, opt, timings):
+    """Full step when |du·R(u+du)| <= tol·|du·R(u)|, else secant steps on s(α)."""
+    alpha = 1.0
+    t = time.perf_counter()
+    R1, data, n_bad = problem.assemble(u + du, lam, True)
+    timings["assemble_s"] += time.perf_counter() - t
+    if not opt.line_search:
+        if n_bad:
+            raise _StepFailed(f"{n_bad} element(s) inverted during Newton iteration at load factor {lam:.4g}")
+        return u + du, R1, data
+    R1[problem.constrained] = 0.0
+    s1 = float(du @ R1) if not n_bad else np.inf
+    if n_bad == 0 and abs(s1) <= opt.line_search_tol * abs(s0):
+        return u + du, R1, data
+    a_prev, s_prev = 0.0, s0
+    for _ in range(6):
+        if n_bad or not np.isfinite(s1):
+            alpha *= 0.5
+        else:
+            denom = s_prev - s1
+            a_new = alpha - s1 * (alpha - a_prev) / denom if denom != 0 else 0.5 * alpha
+            a_prev, s_prev = alpha, s1
+            alpha = float(np.clip(a_new, 0.1 * alpha, 1.0))
+        t = time.perf_counter()
+        R1, data, n_bad = problem.assemble(u + alpha * du, lam, True)
+        timings["assemble_s"] += time.perf_counter() - t
+        if n_bad:
+            continue
+        R1[problem.constrained] = 0.0
+        s1 = float(du @ R1)
+        if abs(s1) <= opt.line_search_tol * abs(s0):
+            break
+    if n_bad:
+        raise _StepFailed(f"{n_bad} element(s) inverted during Newton iteration at load factor {lam:.4g}")
+    return u + alpha * du, R1, data
