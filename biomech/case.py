@@ -20,12 +20,13 @@ from biomech.errors import BiomechError, CaseError
 from biomech.fem.newton import NewtonOptions
 from biomech.model import Model
 
-_TOP = {"mesh", "material", "fix", "pressure", "spring", "solver", "output"}
+_TOP = {"mesh", "material", "fix", "pressure", "traction", "spring", "solver", "output"}
 _MESH = {"file", "units"}
 _MATERIAL_COMMON = {"region", "model", "axis", "fibre", "sheet"}
 _FIX = {"faces", "dofs", "value"}
 _PRESSURE = {"faces", "value"}
 _SPRING = {"faces", "stiffness", "dofs"}
+_TRACTION = {"faces", "traction", "force"}
 _SOLVER = {
     "steps", "linear_solver", "max_iterations", "rtol", "etol", "atol", "line_search",
     "min_increment", "max_increment",
@@ -100,6 +101,10 @@ def _build(data: dict, path: Path) -> Case:
         _need(p, "faces", f"pressure[{k}]")
         _need(p, "value", f"pressure[{k}]")
         model.add_pressure(p["faces"], p["value"])
+    for k, t in enumerate(_array(data, "traction")):
+        _check_keys(t, _TRACTION, f"traction[{k}]")
+        _need(t, "faces", f"traction[{k}]")
+        model.add_traction(t["faces"], t.get("traction"), force=t.get("force"))
     for k, s in enumerate(_array(data, "spring")):
         _check_keys(s, _SPRING, f"spring[{k}]")
         _need(s, "faces", f"spring[{k}]")

@@ -54,6 +54,13 @@ class Pressure:
 
 
 @dataclass
+class Traction:
+    selector: Any
+    vector: np.ndarray  # MPa per reference area, or N in total when ``total``
+    total: bool
+
+
+@dataclass
 class Spring:
     selector: Any
     stiffness: float  # N/mm³ (MPa per mm of displacement)
@@ -69,6 +76,7 @@ class Model:
     constraints: list[Constraint] = field(default_factory=list)
     pressures: list[Pressure] = field(default_factory=list)
     springs: list[Spring] = field(default_factory=list)
+    tractions: list[Traction] = field(default_factory=list)
 
     # --- building -----------------------------------------------------------------------
     def add_material(
@@ -95,7 +103,10 @@ class Model:
                 )
             values[name] = parse_quantity(value, kinds[name], key=f"{key}.{name}")
         if region != "all":
-            self.mesh.region_tag(region)
+            try:
+                self.mesh.region_tag(region)
+            except KeyError as exc:
+                raise CaseError(f"{key}: {exc.args[0]}") from None
         assignment = MaterialAssignment(region, spec.resolve(values))
         if axis is not None:
             assignment.axis = _parse_axis(axis, f"{key}.axis")
@@ -132,6 +143,21 @@ class Model:
         self.pressures.append(Pressure(faces, parse_quantity(value, "pressure", key="pressure.value")))
         return self
 
+    def add_traction(
+        self, faces: Any, traction: Sequence[Any] | None = None, *, force: Sequence[Any] | None = None
+    ) -> "Model":
+        """Dead load on faces: ``traction`` (MPa per reference area) or a total ``force`` (N)
+        spread uniformly over the faces' reference area; fixed direction, scaled by the load factor."""
+        if (traction is None) == (force is None):
+            raise CaseError("traction: give exactly one of traction = [tx, ty, tz] (MPa) or force = [Fx, Fy, Fz] (N)")
+        raw = traction if traction is not None else force
+        if not isinstance(raw, (list, tuple)) or len(raw) != 3:
+            raise CaseError(f"traction: expected three components, got {raw!r}")
+        kind = "stress" if traction is not None else "force"
+        vec = np.array([parse_quantity(v, kind, key=f"traction.{kind}") for v in raw])
+        self.tractions.append(Traction(faces, vec, force is not None))
+        return self
+
     def add_spring(self, faces: Any, stiffness: Any, dofs: Sequence[str] = ("x", "y", "z")) -> "Model":
         """Elastic ground support: traction -k u on the faces (k in N/mm³ = MPa/mm)."""
         k = parse_quantity(stiffness, "stiffness_density", key="spring.stiffness")
@@ -161,12 +187,20 @@ class Model:
             area = self._nodal_area(s.selector)
             for d in s.dofs:
                 springs[d::3] += s.stiffness * area
+        dead = np.zeros(3 * n)
+        for t in self.tractions:
+            area = self._nodal_area(t.selector)
+            scale = 1.0 / area.sum() if t.total else 1.0
+            for d in range(3):
+                dead[d::3] += t.vector[d] * scale * area
         used = np.zeros(n, dtype=bool)
         for b in self.mesh.blocks:
             used[b.conn.ravel()] = True
         unused = np.repeat(~used, 3)
         constrained |= unused  # nodes of no element carry no stiffness
-        return Problem(self.mesh.points, solids, pressures, constrained, prescribed, springs)
+        problem = Problem(self.mesh.points, solids, pressures, constrained, prescribed, springs, dead)
+        _check_reference_configuration(self.mesh, problem)
+        return problem
 
     def solve(
         self,
@@ -255,6 +289,26 @@ class Model:
             N, dN, w = element(ftype).tabulate()
             face_nodal_areas(self.mesh.points, conn, N, dN, w, area)
         return area
+
+
+def _check_reference_configuration(mesh: Mesh, problem: Problem) -> None:
+    """Reject cells with det J <= 0 in the unloaded mesh, naming a few of them."""
+    problem.assemble(np.zeros(problem.n_dofs), 0.0, False)
+    if not sum(len(b) for b in problem.bad_elements):
+        return
+    from biomech.errors import MeshError
+
+    names = {tag: name for name, tag in mesh.region_names.items()}
+    examples = []
+    for block, bad in zip(mesh.blocks, problem.bad_elements):
+        for cell in bad[:5]:
+            tag = int(block.region[cell])
+            examples.append(f"{block.type} #{cell} (region {names.get(tag, tag)!r})")
+    total = sum(len(b) for b in problem.bad_elements)
+    raise MeshError(
+        f"mesh {mesh.source}: {total} inverted or degenerate cells (det J <= 0 at a quadrature "
+        f"point), e.g. {'; '.join(examples[:5])}. Fix their node ordering or remesh."
+    )
 
 
 def vessel_basis(centroids: np.ndarray, point: np.ndarray, direction: np.ndarray) -> np.ndarray:

@@ -65,6 +65,7 @@ _STIFFNESS_DENSITY = {  # spring support per area, N/mm^3 = MPa/mm
     "kPa/cm": 1e-4,
     "mmHg/mm": MMHG_PA * 1e-6,
 }
+_FORCE = {"N": 1.0, "mN": 1e-3, "kN": 1e3}
 _LENGTH = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "um": 1e-3, "µm": 1e-3, "μm": 1e-3}
 _ANGLE = {
     "rad": 1.0,
@@ -81,6 +82,7 @@ KINDS: dict[str, tuple[dict[str, float], str, str]] = {
     "stress": (_STRESS, "MPa", "stress"),
     "pressure": (_STRESS, "MPa", "pressure"),
     "length": (_LENGTH, "mm", "length"),
+    "force": (_FORCE, "N", "force"),
     "angle": (_ANGLE, "rad", "angle"),
     "stiffness_density": (_STIFFNESS_DENSITY, "N/mm3", "stiffness per area"),
     "dimensionless": ({}, "", "dimensionless number"),
@@ -88,6 +90,7 @@ KINDS: dict[str, tuple[dict[str, float], str, str]] = {
 _SHORT_LIST = {
     "stress": "Pa, kPa, MPa, GPa, N/mm2 (N/mm^2, N/mm²), N/cm2, N/m2, mmHg, cmH2O",
     "length": "mm, cm, m, um (µm)",
+    "force": "N, mN, kN",
     "angle": "deg (°), rad",
     "stiffness_density": "N/mm3 (= MPa/mm), N/cm3, N/m3, kPa/mm, kPa/cm, kPa/m, Pa/m, mmHg/mm",
 }

@@ -463,11 +463,14 @@ class PardisoSolver(LinearSolver):
             if np.any(np.diff(K.indptr) == 0):
                 raise SingularMatrixError(
                     f"matrix has empty rows: it is singular -- {_UNDERCONSTRAINED}")
-        order = np.lexsort((c, r))
-        r, c, src = r[order], c[order], src[order]
-        dup = (np.diff(r) == 0) & (np.diff(c) == 0)
-        if np.any(dup):
-            raise ValueError("matrix has duplicate entries: call K.sum_duplicates() once")
+        same_row = np.diff(r) == 0
+        dc = np.diff(c)
+        if np.any(same_row & (dc <= 0)):      # unsorted, duplicates or inserted diagonals
+            order = np.lexsort((c, r))
+            r, c, src = r[order], c[order], src[order]
+            if np.any((np.diff(r) == 0) & (np.diff(c) == 0)):
+                raise ValueError("matrix has duplicate entries: call K.sum_duplicates() once")
+        del same_row, dc
         ia = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(np.bincount(r, minlength=n), out=ia[1:])
         self._ia = ia

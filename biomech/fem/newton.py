@@ -43,6 +43,8 @@ class NewtonOptions:
     min_increment: float = 1e-4
     max_increment: float = 1.0
     divergence_factor: float = 1e6
+    method: str = "newton"  # "newton" (full) or "bfgs" (quasi-Newton on a kept factorization)
+    max_updates: int = 10  # BFGS updates before the tangent is refactorized
 
 
 @dataclass
@@ -86,8 +88,9 @@ def solve_incremental(
     out.timings = timings
     while lam < 1.0 - 1e-12:
         target = min(1.0, lam + dlam)
+        step = _bfgs_step if opt.method == "bfgs" else _newton_step
         try:
-            u_new, iters, res = _newton_step(problem, linear_solver, u, target, opt, timings)
+            u_new, iters, res = step(problem, linear_solver, u, target, opt, timings)
         except _StepFailed as exc:
             out.cutbacks += 1
             dlam *= 0.5
@@ -139,7 +142,7 @@ def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
         energy = abs(s0)
         if e0 is None:
             e0 = max(energy, 1e-300)
-        u, R, data = _line_search(problem, u, du, R, s0, lam, opt, timings)
+        u, R, data = _line_search(problem, u, du, R, s0, lam, opt, timings, True)
         R[cons] = 0.0
         rn = float(np.linalg.norm(R))
         residuals.append(rn)
@@ -153,11 +156,84 @@ def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
     )
 
 
-def _line_search(problem, u, du, R0, s0, lam, opt, timings):
+def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
+    """Quasi-Newton iterations: L-BFGS two-loop recursion with the factorized tangent as
+    the initial inverse (Matthies & Strang, IJNME 14:1613, 1979); the tangent is
+    refactorized after ``max_updates`` updates or when a direction is not one of descent."""
+    u = u_start.copy()
+    cons = problem.constrained
+    u[cons] = problem.prescribed(lam)[cons]
+    history: list[tuple[np.ndarray, np.ndarray, float]] = []
+
+    def refactorize(u):
+        t = time.perf_counter()
+        R, data, n_bad = problem.assemble(u, lam, True)
+        timings["assemble_s"] += time.perf_counter() - t
+        if n_bad:
+            raise _StepFailed(f"{n_bad} element(s) inverted (det F <= 0) at load factor {lam:.4g}")
+        t = time.perf_counter()
+        linear_solver.factorize(problem.tangent(data))
+        timings["factorize_s"] += time.perf_counter() - t
+        history.clear()
+        R[cons] = 0.0
+        return R
+
+    def direction(R):
+        t = time.perf_counter()
+        q = R.copy()
+        alphas = []
+        for s_i, y_i, rho in reversed(history):
+            a = rho * (s_i @ q)
+            alphas.append(a)
+            q -= a * y_i
+        r = linear_solver.solve(q)
+        for (s_i, y_i, rho), a in zip(history, reversed(alphas)):
+            r += s_i * (a - rho * (y_i @ r))
+        timings["solve_s"] += time.perf_counter() - t
+        r[cons] = 0.0
+        return -r
+
+    R = refactorize(u)
+    r0 = float(np.linalg.norm(R))
+    if not np.isfinite(r0):
+        raise _StepFailed(f"residual is not finite at load factor {lam:.4g}")
+    residuals, e0 = [r0], None
+    for it in range(1, 4 * opt.max_iterations + 1):
+        du = direction(R)
+        s0 = float(du @ R)
+        if s0 >= 0.0 and history:  # lost descent: fall back to the true tangent
+            R = refactorize(u)
+            du = direction(R)
+            s0 = float(du @ R)
+        energy = abs(s0)
+        if e0 is None:
+            e0 = max(energy, 1e-300)
+        u_new, R_new, _ = _line_search(problem, u, du, R, s0, lam, opt, timings, False)
+        R_new[cons] = 0.0
+        rn = float(np.linalg.norm(R_new))
+        residuals.append(rn)
+        if not np.isfinite(rn) or rn > opt.divergence_factor * max(r0, opt.atol):
+            raise _StepFailed(f"quasi-Newton diverged at load factor {lam:.4g} (residual {rn:.3g} N)")
+        if rn <= max(opt.rtol * r0, opt.atol) and energy <= opt.etol * e0:
+            return u_new, it, residuals
+        s_vec, y_vec = u_new - u, R_new - R
+        sy = float(s_vec @ y_vec)
+        u, R = u_new, R_new
+        if sy > 1e-14 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec) and len(history) < opt.max_updates:
+            history.append((s_vec, y_vec, 1.0 / sy))
+        else:
+            R = refactorize(u)
+    raise _StepFailed(
+        f"no convergence in {4 * opt.max_iterations} quasi-Newton iterations at load factor "
+        f"{lam:.4g} (residual {residuals[-1]:.3g} N, first {r0:.3g} N)"
+    )
+
+
+def _line_search(problem, u, du, R0, s0, lam, opt, timings, want_K):
     """Full step when |du·R(u+du)| <= tol·|du·R(u)|, else secant steps on s(α)."""
     alpha = 1.0
     t = time.perf_counter()
-    R1, data, n_bad = problem.assemble(u + du, lam, True)
+    R1, data, n_bad = problem.assemble(u + du, lam, want_K)
     timings["assemble_s"] += time.perf_counter() - t
     if not opt.line_search:
         if n_bad:
@@ -177,7 +253,7 @@ def _line_search(problem, u, du, R0, s0, lam, opt, timings):
             a_prev, s_prev = alpha, s1
             alpha = float(np.clip(a_new, 0.1 * alpha, 1.0))
         t = time.perf_counter()
-        R1, data, n_bad = problem.assemble(u + alpha * du, lam, True)
+        R1, data, n_bad = problem.assemble(u + alpha * du, lam, want_K)
         timings["assemble_s"] += time.perf_counter() - t
         if n_bad:
             continue

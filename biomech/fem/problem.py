@@ -46,7 +46,7 @@ class PressureBlock:
 
 
 class Problem:
-    """Residual R(u, λ) = f_int(u) + K_spring u - λ f_pressure(u) and its tangent."""
+    """Residual R(u, λ) = f_int(u) + K_spring u - λ (f_pressure(u) + f_dead) and its tangent."""
 
     def __init__(
         self,
@@ -56,6 +56,7 @@ class Problem:
         constrained: np.ndarray,
         prescribed_values: np.ndarray,
         spring_stiffness: np.ndarray | None = None,
+        dead_load: np.ndarray | None = None,
         symmetric_load_stiffness: bool = True,
     ) -> None:
         self.X = np.ascontiguousarray(points, dtype=np.float64)
@@ -66,6 +67,7 @@ class Problem:
         self.constrained = constrained
         self._prescribed = prescribed_values
         self.springs = spring_stiffness if spring_stiffness is not None else np.zeros(self.n_dofs)
+        self.dead_load = dead_load if dead_load is not None and dead_load.any() else None
         self.symmetric = symmetric_load_stiffness
         self.pattern: Pattern = build_pattern(
             self.n_nodes, [b.conn for b in solids] + [b.conn for b in pressures]
@@ -111,6 +113,8 @@ class Problem:
             R += self.springs * u
             if want_K:
                 data[self._spring_diag] += self.springs
+        if self.dead_load is not None:
+            R -= lam * self.dead_load
         self.bad_elements = bad
         return R, (data if want_K else None), int(sum(len(x) for x in bad))
 
