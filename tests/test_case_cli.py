@@ -173,3 +173,19 @@ def test_case_example_in_readme_parses(tmp_path):
     (tmp_path / "case.toml").write_text(textwrap.dedent(block))
     model = load_case(tmp_path / "case.toml").model
     assert model.compile().n_dofs == 3 * mesh.n_points
+
+
+def test_no_convergence_exits_3_and_keeps_last_converged_state(tmp_path, capsys):
+    """Past the limit point of a neo-Hookean tube no equilibrium exists: say so, keep the
+    last converged state, do not write it as if complete."""
+    p_limit = max(analytic.tube_pressure_neo_hookean(a, A, B, MU) for a in np.linspace(A, 40, 400))
+    case = _write_case(tmp_path, pressure=f"{2 * p_limit * 1e3:.6g} kPa")
+    case.write_text(case.read_text().replace("steps = 3", "steps = 4\nmin_increment = 0.02"))
+    out = tmp_path / "out"
+    assert main(["solve", str(case), "--out", str(out), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "no convergence" in err and "load factor" in err
+    assert not (out / "summary.json").exists()
+    partial = json.loads((out / "last_converged" / "summary.json").read_text())
+    assert partial["converged"] is False
+    assert 0.0 < partial["load_factor"] < 1.0

@@ -106,14 +106,37 @@ def node_pair_positions(conn, nptr, nind):
 
 
 @njit(cache=True)
+def color_chunks(conn, n_nodes, chunk):
+    """Greedy colouring of chunks of ``chunk`` consecutive elements: chunks of one colour
+    share no node, so a colour is a race-free parallel loop over chunks while each thread
+    walks consecutive elements (cache-friendly). Returns (colour ptr, chunk order)."""
+    ne, nn = conn.shape
+    n_chunks = (ne + chunk - 1) // chunk
+    chunk_conn = -np.ones((n_chunks, chunk * nn), dtype=np.int64)
+    for e in range(ne):
+        c = e // chunk
+        o = (e % chunk) * nn
+        for a in range(nn):
+            chunk_conn[c, o + a] = conn[e, a]
+    return _greedy_colors(chunk_conn, n_nodes)
+
+
+@njit(cache=True)
 def color_elements(conn, n_nodes):
     """Greedy colouring: elements of one colour share no node. Returns (ptr, order)."""
+    return _greedy_colors(conn, n_nodes)
+
+
+@njit(cache=True)
+def _greedy_colors(conn, n_nodes):
+    """Colour the rows of ``conn`` (node lists, -1 = padding) so rows of a colour share no node."""
     ne, nn = conn.shape
     # node -> elements incidence
     count = np.zeros(n_nodes + 1, dtype=np.int64)
     for e in range(ne):
         for a in range(nn):
-            count[conn[e, a] + 1] += 1
+            if conn[e, a] >= 0:
+                count[conn[e, a] + 1] += 1
     for i in range(n_nodes):
         count[i + 1] += count[i]
     fill = count[:-1].copy()
@@ -121,14 +144,17 @@ def color_elements(conn, n_nodes):
     for e in range(ne):
         for a in range(nn):
             A = conn[e, a]
-            inc[fill[A]] = e
-            fill[A] += 1
+            if A >= 0:
+                inc[fill[A]] = e
+                fill[A] += 1
     color = -np.ones(ne, dtype=np.int64)
     used = np.full(1024, -1, dtype=np.int64)  # used[c] == e  => colour c taken near e
     n_colors = 0
     for e in range(ne):
         for a in range(nn):
             A = conn[e, a]
+            if A < 0:
+                continue
             for t in range(count[A], count[A + 1]):
                 c = color[inc[t]]
                 if c >= 0:

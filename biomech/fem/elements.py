@@ -48,7 +48,7 @@ def _tet_rule(degree: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = 0.1381966011250105, 0.5854101966249685
         p = np.array([[a, a, a], [b, a, a], [a, b, a], [a, a, b]])
         return p, np.full(4, 1 / 24)
-    # degree 3, 8 points? use the positive 11-point-free rule: Stroud T3:5-1 (degree 5, 15 pts)
+    # degree 5, 15 points, positive weights (Keast 1986 / Stroud T3:5-1)
     a1, w1 = 0.25, 0.030283678097089
     b = [0.0, 1 / 3, 0.727272727272727, 0.090909090909091]
     wb = [0.006026785714286, 0.011645249086029]

@@ -226,29 +226,29 @@ CHUNK = 64
 @njit(cache=True, parallel=True)
 def assemble_solid(
     X, u, conn, dN_dxi, w, model_id, params, basis, bulk,
-    color_ptr, color_elems, kpos, nptr, data, f, want_K, status,
+    color_ptr, color_chunks, kpos, nptr, data, f, want_K, status,
 ):
     """Scatter all elements of one block into the global force ``f`` and CSR ``data``.
 
-    Elements of one colour share no node, so each colour is a race-free parallel loop
-    over chunks of elements (scratch arrays allocated once per chunk).
+    Elements are processed in chunks of CHUNK consecutive elements; chunks of one colour
+    share no node (``color_chunks`` lists chunk indices by colour, see
+    ``assembly.color_chunks``), so each colour is a race-free parallel loop over chunks.
     ``kpos[e, a, b]`` is the node-level CSR index of the (a, b) node pair; ``status[e]``
     receives each element's return code.
     """
     nn = conn.shape[1]
     nd = 3 * nn
     nq = w.shape[0]
+    ne = conn.shape[0]
     for c in range(color_ptr.shape[0] - 1):
-        lo = color_ptr[c]
-        n_chunks = (color_ptr[c + 1] - lo + CHUNK - 1) // CHUNK
-        for ch in prange(n_chunks):
+        for idx in prange(color_ptr[c], color_ptr[c + 1]):
+            first = color_chunks[idx] * CHUNK
             Xe = np.empty((nn, 3))
             ue = np.empty((nn, 3))
             fe = np.empty(nd)
             Ke = np.empty((nd, nd))
             ws = make_workspace(nn, nq)
-            for idx in range(lo + ch * CHUNK, min(lo + (ch + 1) * CHUNK, color_ptr[c + 1])):
-                e = color_elems[idx]
+            for e in range(first, min(first + CHUNK, ne)):
                 for a in range(nn):
                     for i in range(3):
                         Xe[a, i] = X[conn[e, a], i]
