@@ -29,7 +29,7 @@ _SPRING = {"faces", "stiffness", "dofs"}
 _TRACTION = {"faces", "traction", "force"}
 _SOLVER = {
     "steps", "linear_solver", "max_iterations", "rtol", "etol", "atol", "line_search",
-    "min_increment", "max_increment",
+    "min_increment", "max_increment", "method", "max_updates",
 }
 _OUTPUT = {"series"}
 
@@ -119,6 +119,8 @@ def _build(data: dict, path: Path) -> Case:
     for name in _SOLVER - {"steps", "linear_solver"}:
         if name in solver:
             setattr(opts, name, type(getattr(opts, name))(solver[name]))
+    if opts.method not in ("newton", "bfgs"):
+        raise CaseError(f"[solver] method must be \"newton\" or \"bfgs\", got {opts.method!r}")
     output = _table(data, "output")
     _check_keys(output, _OUTPUT, "[output]")
     return Case(

@@ -200,6 +200,20 @@ def test_pardiso_int64_indices_and_pattern_change(problem):
 
 
 @needs_pardiso
+def test_pardiso_unsorted_indices(problem):
+    K = problem["K"]
+    Ku = K.copy()
+    for i in range(K.shape[0]):                       # reverse the columns of every row
+        a, z = Ku.indptr[i], Ku.indptr[i + 1]
+        Ku.indices[a:z] = Ku.indices[a:z][::-1]
+        Ku.data[a:z] = Ku.data[a:z][::-1]
+    Ku.has_sorted_indices = False
+    s = PardisoSolver(problem["n"])
+    s.factorize(Ku)
+    assert relres(K, s.solve(problem["b"]), problem["b"]) < 1e-10
+
+
+@needs_pardiso
 def test_pardiso_indefinite_shifted(problem):
     K, b = problem["K"], problem["b"]
     Ks = (K - 0.05 * sp.eye(K.shape[0], format="csr")).tocsr()
@@ -362,6 +376,8 @@ def test_make_auto_and_env_override(problem, monkeypatch):
     s = make_linear_solver("auto", n_dofs=n, coordinates=X, mtype=-2, rtol=1e-9,
                            amg_threshold=n - 1)
     assert isinstance(s, AMGSolver) and s.rtol == 1e-9
+    with pytest.raises(TypeError, match="unknown linear solver option"):
+        make_linear_solver("auto", n_dofs=n, coordinates=X, rtoll=1e-9)
     monkeypatch.setenv(ENV_VAR, "superlu")
     assert make_linear_solver("auto", n_dofs=n, coordinates=X).name == "superlu"
     monkeypatch.setenv(ENV_VAR, "AMG")
