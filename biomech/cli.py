@@ -55,10 +55,11 @@ def _solve(case_path: Path, out: Path, quiet: bool) -> int:
     try:
         result = case.solve(progress=False if quiet else None)
     except ConvergenceError as exc:
-        if exc.result is not None and exc.result.steps:
+        if exc.result is not None:
             partial = out / "last_converged"
             print(f"biomech: writing the last converged state to {partial}", file=sys.stderr)
-            _save_partial(case, exc.result, partial)
+            exc.result.summary["converged"] = False
+            exc.result.save(partial, series=False)
         raise
     result.save(out, series=case.series)
     if not quiet:
@@ -67,15 +68,6 @@ def _solve(case_path: Path, out: Path, quiet: bool) -> int:
                                             "newton_iterations", "wall_time_s", "peak")}, indent=2))
         print(f"results in {out}/ (result.vtu, result.pvd, summary.json)")
     return 0
-
-
-def _save_partial(case, newton, out: Path) -> None:
-    from biomech.results import Result
-
-    problem = case.model.compile()
-    result = Result.from_solution(case.model, problem, newton, 0.0, None)
-    result.summary["converged"] = False
-    result.save(out, series=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,13 +18,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from biomech.errors import CaseError, MaterialError
+from biomech.errors import CaseError, ConvergenceError, MaterialError
 from biomech.fem.elements import element
 from biomech.fem.linear import make_linear_solver
 from biomech.fem.newton import NewtonOptions, solve_incremental
 from biomech.fem.problem import PressureBlock, Problem, SolidBlock
 from biomech.materials import MAX_PARAMS, get_material
 from biomech.mesh.core import Mesh
+from biomech.mesh.quality import assert_valid
 from biomech.mesh.select import select_faces
 from biomech.units import parse_quantity
 
@@ -44,7 +45,7 @@ class MaterialAssignment:
 class Constraint:
     selector: Any
     dofs: tuple[int, ...]
-    values: tuple[float, ...]  # mm, reached at load factor 1
+    values: tuple[float, ...] | Callable  # mm at load factor 1, or f(points) -> (n, ndofs)
 
 
 @dataclass
@@ -123,11 +124,16 @@ class Model:
         dofs: str | Sequence[str] = ("x", "y", "z"),
         value: Any = None,
     ) -> "Model":
-        """Fix (value None) or prescribe displacements (mm, one per dof or one for all)."""
+        """Fix (value None) or prescribe displacements reached at load factor 1: one value
+        (mm) for all dofs, one per dof, or a function of the node coordinates (n, 3) mm
+        returning (n, len(dofs)) displacements in mm."""
         names = [dofs] if isinstance(dofs, str) else list(dofs)
         bad = [d for d in names if d not in _DOF]
         if bad or not names:
             raise CaseError(f"fix: dofs must be among 'x', 'y', 'z', got {names}")
+        if callable(value):
+            self.constraints.append(Constraint(faces, tuple(_DOF[d] for d in names), value))
+            return self
         if value is None:
             vals = [0.0] * len(names)
         else:
@@ -169,15 +175,25 @@ class Model:
         """Arrays for the kernels: per-element material data, loads and constraints."""
         if not self.materials:
             raise CaseError("the model has no material: add at least one (region 'all' covers every cell)")
+        if not getattr(self.mesh, "_validated", False):
+            assert_valid(self.mesh)  # inverted cells (quadrature points and corners); wedge order
+            self.mesh._validated = True
         solids = [self._solid_block(i) for i in range(len(self.mesh.blocks))]
         n = self.mesh.n_points
         constrained = np.zeros(3 * n, dtype=bool)
         prescribed = np.zeros(3 * n)
         for c in self.constraints:
             nodes = self._nodes(c.selector, "fix")
-            for d, v in zip(c.dofs, c.values):
+            if callable(c.values):
+                vals = np.asarray(c.values(self.mesh.points[nodes]), dtype=float)
+                vals = vals.reshape(len(nodes), len(c.dofs))
+                if not np.isfinite(vals).all():
+                    raise CaseError("fix: the displacement function returned non-finite values")
+            else:
+                vals = np.broadcast_to(np.asarray(c.values, dtype=float), (len(nodes), len(c.dofs)))
+            for k, d in enumerate(c.dofs):
                 constrained[3 * nodes + d] = True
-                prescribed[3 * nodes + d] = v
+                prescribed[3 * nodes + d] = vals[:, k]
         pressures = []
         for p in self.pressures:
             for ftype, conn in select_faces(self.mesh, p.selector, name="pressure").items():
@@ -198,9 +214,7 @@ class Model:
             used[b.conn.ravel()] = True
         unused = np.repeat(~used, 3)
         constrained |= unused  # nodes of no element carry no stiffness
-        problem = Problem(self.mesh.points, solids, pressures, constrained, prescribed, springs, dead)
-        _check_reference_configuration(self.mesh, problem)
-        return problem
+        return Problem(self.mesh.points, solids, pressures, constrained, prescribed, springs, dead)
 
     def solve(
         self,
@@ -222,6 +236,14 @@ class Model:
         callback, close = progress_callback(progress)
         try:
             newton = solve_incremental(problem, solver, opts, progress=callback)
+        except ConvergenceError as exc:
+            partial = exc.result
+            exc.result = None
+            if partial is not None and partial.steps:  # the last converged state, with stresses
+                exc.result = Result.from_solution(
+                    self, problem, partial, time.perf_counter() - t0, solver
+                )
+            raise
         finally:
             close()
             solver.release()
@@ -289,26 +311,6 @@ class Model:
             N, dN, w = element(ftype).tabulate()
             face_nodal_areas(self.mesh.points, conn, N, dN, w, area)
         return area
-
-
-def _check_reference_configuration(mesh: Mesh, problem: Problem) -> None:
-    """Reject cells with det J <= 0 in the unloaded mesh, naming a few of them."""
-    problem.assemble(np.zeros(problem.n_dofs), 0.0, False)
-    if not sum(len(b) for b in problem.bad_elements):
-        return
-    from biomech.errors import MeshError
-
-    names = {tag: name for name, tag in mesh.region_names.items()}
-    examples = []
-    for block, bad in zip(mesh.blocks, problem.bad_elements):
-        for cell in bad[:5]:
-            tag = int(block.region[cell])
-            examples.append(f"{block.type} #{cell} (region {names.get(tag, tag)!r})")
-    total = sum(len(b) for b in problem.bad_elements)
-    raise MeshError(
-        f"mesh {mesh.source}: {total} inverted or degenerate cells (det J <= 0 at a quadrature "
-        f"point), e.g. {'; '.join(examples[:5])}. Fix their node ordering or remesh."
-    )
 
 
 def vessel_basis(centroids: np.ndarray, point: np.ndarray, direction: np.ndarray) -> np.ndarray:

@@ -3,8 +3,9 @@
 The problem supplies ``assemble(u, lam, want_K) -> (R, data, n_bad)`` (R = f_int - f_ext,
 ``data`` the tangent's CSR values, ``n_bad`` the number of inverted elements), the
 constrained-dof mask and the prescribed displacements. Converged when the residual norm
-drops below ``rtol`` times the step's first residual (or ``atol``) and the energy norm
-|du·R| below ``etol`` times the first one.
+drops below ``rtol`` times the larger of the step's first residual and the applied
+load/reaction norm (or below ``atol``), and the energy norm |du·R| below ``etol`` times
+the first one.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
         raise _StepFailed(f"{n_bad} element(s) inverted (det F <= 0) at load factor {lam:.4g}")
     R[cons] = 0.0
     r0 = float(np.linalg.norm(R))
+    r_ref = _reference(problem, r0)
     residuals = [r0]
     if not np.isfinite(r0):
         raise _StepFailed(f"residual is not finite at load factor {lam:.4g}")
@@ -146,14 +148,21 @@ def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
         R[cons] = 0.0
         rn = float(np.linalg.norm(R))
         residuals.append(rn)
-        if not np.isfinite(rn) or rn > opt.divergence_factor * max(r0, opt.atol):
+        if not np.isfinite(rn) or rn > opt.divergence_factor * max(r_ref, opt.atol):
             raise _StepFailed(f"Newton diverged at load factor {lam:.4g} (residual {rn:.3g} N)")
-        if rn <= max(opt.rtol * r0, opt.atol) and energy <= opt.etol * e0:
+        if rn <= max(opt.rtol * r_ref, opt.atol) and energy <= opt.etol * e0:
             return u, it, residuals
     raise _StepFailed(
         f"no convergence in {opt.max_iterations} Newton iterations at load factor {lam:.4g} "
         f"(residual {residuals[-1]:.3g} N, first {r0:.3g} N)"
     )
+
+
+def _reference(problem, r0: float) -> float:
+    """Residual yardstick: the step's first residual, or the applied loads and reactions
+    when larger (a small increment of a large load must not chase round-off)."""
+    scale = getattr(problem, "force_scale", None)
+    return max(r0, scale() if scale is not None else 0.0)
 
 
 def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
@@ -195,6 +204,7 @@ def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
 
     R = refactorize(u)
     r0 = float(np.linalg.norm(R))
+    r_ref = _reference(problem, r0)
     if not np.isfinite(r0):
         raise _StepFailed(f"residual is not finite at load factor {lam:.4g}")
     residuals, e0 = [r0], None
@@ -212,9 +222,9 @@ def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
         R_new[cons] = 0.0
         rn = float(np.linalg.norm(R_new))
         residuals.append(rn)
-        if not np.isfinite(rn) or rn > opt.divergence_factor * max(r0, opt.atol):
+        if not np.isfinite(rn) or rn > opt.divergence_factor * max(r_ref, opt.atol):
             raise _StepFailed(f"quasi-Newton diverged at load factor {lam:.4g} (residual {rn:.3g} N)")
-        if rn <= max(opt.rtol * r0, opt.atol) and energy <= opt.etol * e0:
+        if rn <= max(opt.rtol * r_ref, opt.atol) and energy <= opt.etol * e0:
             return u_new, it, residuals
         s_vec, y_vec = u_new - u, R_new - R
         sy = float(s_vec @ y_vec)

@@ -84,10 +84,17 @@ class Problem:
         )
         self._spring_diag = self._diagonal_positions() if self.springs.any() else None
         self.bad_elements: list[np.ndarray] = []
+        self.external_force_norm = 0.0
+        self.reaction_norm = 0.0
 
     def _diagonal_positions(self) -> np.ndarray:
         m = self.pattern.matrix(np.arange(self.pattern.nnz, dtype=np.float64))
         return m.diagonal().astype(np.int64)
+
+    def force_scale(self) -> float:
+        """Norm of the applied loads and reactions of the last assembly (N): the yardstick
+        of the residual, so that small load increments are not asked for round-off."""
+        return max(self.external_force_norm, self.reaction_norm)
 
     def prescribed(self, lam: float) -> np.ndarray:
         return lam * self._prescribed
@@ -95,6 +102,7 @@ class Problem:
     def assemble(self, u: np.ndarray, lam: float, want_K: bool):
         """Residual R (n_dofs,), tangent CSR data (nnz,) or None, number of inverted elements."""
         R = np.zeros(self.n_dofs)
+        external = np.zeros(self.n_dofs)  # -f_ext, kept apart for the force scale
         data = np.zeros(self.pattern.nnz) if want_K else np.zeros(1)
         p, bad = self.pattern, []
         for b in self.solids:
@@ -107,14 +115,17 @@ class Problem:
         for b in self.pressures:
             assemble_pressure(
                 self.X, u, b.conn, b.N, b.dN, b.w, lam * b.pressure, b.kpos, p.nptr,
-                data, R, want_K, self.symmetric,
+                data, external, want_K, self.symmetric,
             )
         if self._spring_diag is not None:
             R += self.springs * u
             if want_K:
                 data[self._spring_diag] += self.springs
         if self.dead_load is not None:
-            R -= lam * self.dead_load
+            external -= lam * self.dead_load
+        self.external_force_norm = float(np.linalg.norm(external[~self.constrained]))
+        self.reaction_norm = float(np.linalg.norm((R + external)[self.constrained]))
+        R += external
         self.bad_elements = bad
         return R, (data if want_K else None), int(sum(len(x) for x in bad))
 
