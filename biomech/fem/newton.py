@@ -46,6 +46,8 @@ class NewtonOptions:
     divergence_factor: float = 1e6
     method: str = "newton"  # "newton" (full) or "bfgs" (quasi-Newton on a kept factorization)
     max_updates: int = 10  # BFGS updates before the tangent is refactorized
+    keep_tangent: bool = True  # BFGS: reuse the last factorization in the next load step
+    extrapolate: bool = False  # start a step from the secant extrapolation of the last two
 
 
 @dataclass
@@ -85,14 +87,25 @@ def solve_incremental(
     lam = 0.0
     dlam = min(1.0 / max(opt.steps, 1), opt.max_increment)
     out = NewtonResult(u=u, lam=0.0, converged=False)
-    timings = {"assemble_s": 0.0, "factorize_s": 0.0, "solve_s": 0.0}
+    timings = {"assemble_s": 0.0, "factorize_s": 0.0, "solve_s": 0.0, "factorizations": 0}
     out.timings = timings
+    state = {"factorized": False}  # shared by BFGS steps: is the solver's factorization usable?
+    previous = None  # (lam, u) of the converged state before the last one
     while lam < 1.0 - 1e-12:
         target = min(1.0, lam + dlam)
-        step = _bfgs_step if opt.method == "bfgs" else _newton_step
+        guess = u
+        if opt.extrapolate and previous is not None and lam > previous[0]:
+            guess = u + (target - lam) / (lam - previous[0]) * (u - previous[1])
         try:
-            u_new, iters, res = step(problem, linear_solver, u, target, opt, timings)
+            try:
+                u_new, iters, res = _step(problem, linear_solver, guess, target, opt, timings, state)
+            except _StepFailed:
+                if guess is u:
+                    raise
+                state["factorized"] = False
+                u_new, iters, res = _step(problem, linear_solver, u, target, opt, timings, state)
         except _StepFailed as exc:
+            state["factorized"] = False
             out.cutbacks += 1
             dlam *= 0.5
             if dlam < opt.min_increment:
@@ -104,6 +117,7 @@ def solve_incremental(
                     result=out,
                 ) from None
             continue
+        previous = (lam, u)
         u, lam = u_new, target
         out.newton_iterations += iters
         out.steps.append(StepRecord(lam, iters, res, u.copy()))
@@ -114,6 +128,12 @@ def solve_incremental(
             dlam = min(dlam * opt.max_step_growth, opt.max_increment)
     out.converged = True
     return out
+
+
+def _step(problem, linear_solver, u_start, lam, opt, timings, state):
+    if opt.method == "bfgs":
+        return _bfgs_step(problem, linear_solver, u_start, lam, opt, timings, state)
+    return _newton_step(problem, linear_solver, u_start, lam, opt, timings)
 
 
 def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
@@ -135,6 +155,7 @@ def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
     for it in range(1, opt.max_iterations + 1):
         t = time.perf_counter()
         linear_solver.factorize(problem.tangent(data))
+        timings["factorizations"] += 1
         t2 = time.perf_counter()
         du = linear_solver.solve(-R)
         timings["factorize_s"] += t2 - t
@@ -165,10 +186,11 @@ def _reference(problem, r0: float) -> float:
     return max(r0, scale() if scale is not None else 0.0)
 
 
-def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
+def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings, state):
     """Quasi-Newton iterations: L-BFGS two-loop recursion with the factorized tangent as
     the initial inverse (Matthies & Strang, IJNME 14:1613, 1979); the tangent is
-    refactorized after ``max_updates`` updates or when a direction is not one of descent."""
+    refactorized after ``max_updates`` updates or when a direction is not one of descent,
+    and (``keep_tangent``) carried over from the previous load step otherwise."""
     u = u_start.copy()
     cons = problem.constrained
     u[cons] = problem.prescribed(lam)[cons]
@@ -183,7 +205,18 @@ def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
         t = time.perf_counter()
         linear_solver.factorize(problem.tangent(data))
         timings["factorize_s"] += time.perf_counter() - t
+        timings["factorizations"] += 1
+        state["factorized"] = True
         history.clear()
+        R[cons] = 0.0
+        return R
+
+    def residual(u):
+        t = time.perf_counter()
+        R, _, n_bad = problem.assemble(u, lam, False)
+        timings["assemble_s"] += time.perf_counter() - t
+        if n_bad:
+            raise _StepFailed(f"{n_bad} element(s) inverted (det F <= 0) at load factor {lam:.4g}")
         R[cons] = 0.0
         return R
 
@@ -202,7 +235,7 @@ def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
         r[cons] = 0.0
         return -r
 
-    R = refactorize(u)
+    R = residual(u) if (opt.keep_tangent and state["factorized"]) else refactorize(u)
     r0 = float(np.linalg.norm(R))
     r_ref = _reference(problem, r0)
     if not np.isfinite(r0):
@@ -211,7 +244,7 @@ def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings):
     for it in range(1, 4 * opt.max_iterations + 1):
         du = direction(R)
         s0 = float(du @ R)
-        if s0 >= 0.0 and history:  # lost descent: fall back to the true tangent
+        if s0 >= 0.0:  # lost descent: fall back to the true tangent
             R = refactorize(u)
             du = direction(R)
             s0 = float(du @ R)
