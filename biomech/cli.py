@@ -1,4 +1,5 @@
-"""Command line: ``biomech solve CASE.toml --out DIR``, ``biomech demo``, ``biomech bench``."""
+"""Command line: ``biomech solve CASE.toml --out DIR``, ``biomech demo``, ``biomech bench``,
+``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``."""
 
 from __future__ import annotations
 
@@ -27,12 +28,31 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--elements", default="tetra10,hexahedron")
     b.add_argument("--felupe", action="store_true", help="also solve with felupe (pip install .[bench])")
     b.add_argument("--out", default=None, help="write bench.json here")
+    ms = sub.add_parser("measure", help="AAA measurements from a label map / level set / surface")
+    ms.add_argument("input")
+    ms.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ms.add_argument("--plot", default=None, help="diameter profile PNG")
+    _input_options(ms)
+    mh = sub.add_parser("mesh", help="label map / level set / surface -> solver-ready wall mesh")
+    mh.add_argument("input")
+    mh.add_argument("--out", required=True, help="mesh file to write (e.g. model.vtu)")
+    mh.add_argument("--wall-thickness", default="1.5 mm")
+    mh.add_argument("--layers", type=int, default=2, help="wall layers")
+    mh.add_argument("--ilt-layers", type=int, default=3, help="thrombus layers")
+    mh.add_argument("--size", default="1 mm", help="target surface edge length")
+    mh.add_argument("--outer", default=None, help="outer (thrombus/abluminal) surface file")
+    mh.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    _input_options(mh)
     args = parser.parse_args(argv)
     try:
         if args.command == "solve":
             return _solve(Path(args.case), Path(args.out), args.quiet)
         if args.command == "demo":
             return _solve(SHIPPED / "tube" / "case.toml", Path(args.out), args.quiet)
+        if args.command == "measure":
+            return _measure(args)
+        if args.command == "mesh":
+            return _mesh(args)
         if args.command == "bench":
             from biomech.bench import run_bench
 
@@ -67,6 +87,55 @@ def _solve(case_path: Path, out: Path, quiet: bool) -> int:
         print(json.dumps({k: s[k] for k in ("converged", "dofs", "elements", "steps",
                                             "newton_iterations", "wall_time_s", "peak")}, indent=2))
         print(f"results in {out}/ (result.vtu, result.pvd, summary.json)")
+    return 0
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--units", default="mm", help="length unit of the input (mm, cm, m)")
+    p.add_argument("--lumen", type=int, default=1, help="lumen label")
+    p.add_argument("--thrombus", type=int, default=2, help="thrombus label")
+    p.add_argument("--wall", type=int, default=3, help="wall label")
+
+
+def _load(args):
+    from biomech.mesh.pipeline import load_input
+
+    labels = {"lumen": args.lumen, "thrombus": args.thrombus, "wall": args.wall}
+    return load_input(args.input, units=args.units, labels=labels,
+                      outer=getattr(args, "outer", None))
+
+
+def _measure(args) -> int:
+    from biomech.mesh.pipeline import measure_input, summary_lines, to_json
+
+    res = measure_input(_load(args), plot=args.plot)
+    if args.json:
+        print(to_json(res))
+    else:
+        print("\n".join(summary_lines(res)))
+        if args.plot:
+            print(f"diameter profile plot: {args.plot}")
+    return 0
+
+
+def _mesh(args) -> int:
+    from biomech.mesh.io import write_mesh
+    from biomech.mesh.pipeline import build_vessel_mesh, to_json
+
+    mesh, report = build_vessel_mesh(_load(args), wall_thickness=args.wall_thickness,
+                                     layers=args.layers, size=args.size,
+                                     ilt_layers=args.ilt_layers)
+    path = write_mesh(mesh, args.out)
+    report["out"] = str(path)
+    if args.json:
+        print(to_json(report))
+    else:
+        keys = ("n_points", "n_cells", "cells", "face_sets", "min_scaled_jacobian",
+                "max_aspect_ratio", "wall_thickness", "ilt_thickness", "local_diameter_mm",
+                "timings_s", "notes", "out")
+        for k in keys:
+            if k in report:
+                print(f"{k}: {to_json(report[k])}")
     return 0
 
 

@@ -67,6 +67,17 @@ def reference_gradients(Xe, dN_dxi, dNdX, J0, J0inv):
 
 
 @njit(cache=True, fastmath=True)
+def right_cauchy_green(F, C):
+    """C = Fᵀ F."""
+    for I in range(3):
+        for K in range(3):
+            s = 0.0
+            for i in range(3):
+                s += F[i, I] * F[i, K]
+            C[I, K] = s
+
+
+@njit(cache=True, fastmath=True)
 def deformation_gradient(ue, dNdX, F):
     nn = ue.shape[0]
     for i in range(3):
@@ -119,12 +130,7 @@ def solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, w
         if J <= 0.0:
             return INVERTED
         dV0 = w[q] * detJ0
-        for I in range(3):
-            for K in range(3):
-                s = 0.0
-                for i in range(3):
-                    s += F[i, I] * F[i, K]
-                C[I, K] = s
+        right_cauchy_green(F, C)
         material_response(model_id, C, params, basis, S, CC)
         # P = F S  -> fe[a,i] += P_iJ dN_a/dX_J dV0
         for a in range(nn):
@@ -311,12 +317,7 @@ def element_stress(X, u, conn, dN_dxi, w, model_id, params, basis, bulk, sigma, 
             deformation_gradient(ue, dNdX, F)
             J = _det3(F)
             dV0 = w[q] * abs(detJ0)
-            for I in range(3):
-                for K in range(3):
-                    s = 0.0
-                    for i in range(3):
-                        s += F[i, I] * F[i, K]
-                    C[I, K] = s
+            right_cauchy_green(F, C)
             material_response(model_id[e], C, params[e], basis[e], S, CC)
             for t in range(6):
                 Sm[_VI[t], _VJ[t]] = S[t]

@@ -117,20 +117,7 @@ _INLET_CHOICES = "inlet={!r}: use 'auto', 'largest', 'superior' or a point (x, y
 
 # --- quality of single cells (same measures as biomech.mesh.quality) --------------------
 
-_S3 = np.sqrt(3.0)
-_IDEAL = {
-    "tetra": np.array([[1.0, 0.5, 0.5], [0.0, _S3 / 2, _S3 / 6], [0.0, 0.0, np.sqrt(2 / 3)]]),
-    "wedge": np.array([[1.0, 0.5, 0.0], [0.0, _S3 / 2, 0.0], [0.0, 0.0, 1.0]]),
-    "hexahedron": np.eye(3),
-}
-_IDEAL["tetra10"] = _IDEAL["tetra"]
-_EDGES = {
-    "tetra": ((0, 1), (1, 2), (2, 0), (0, 3), (1, 3), (2, 3)),
-    "hexahedron": ((0, 1), (1, 2), (2, 3), (3, 0), (4, 5), (5, 6), (6, 7), (7, 4),
-                   (0, 4), (1, 5), (2, 6), (3, 7)),
-    "wedge": ((0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3), (0, 3), (1, 4), (2, 5)),
-}
-_EDGES["tetra10"] = _EDGES["tetra"]
+from biomech.mesh.quality import _EDGES, _IDEAL, _S3  # noqa: E402  (one definition of the measures)
 
 
 def _tabulated(cell_type: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
