@@ -119,8 +119,8 @@ def _build(data: dict, path: Path) -> Case:
     for name in _SOLVER - {"steps", "linear_solver"}:
         if name in solver:
             setattr(opts, name, type(getattr(opts, name))(solver[name]))
-    if opts.method not in ("newton", "bfgs"):
-        raise CaseError(f"[solver] method must be \"newton\" or \"bfgs\", got {opts.method!r}")
+    if opts.method not in ("auto", "newton", "bfgs"):
+        raise CaseError(f"[solver] method must be \"auto\", \"newton\" or \"bfgs\", got {opts.method!r}")
     output = _table(data, "output")
     _check_keys(output, _OUTPUT, "[output]")
     return Case(

@@ -44,7 +44,8 @@ class NewtonOptions:
     min_increment: float = 1e-4
     max_increment: float = 1.0
     divergence_factor: float = 1e6
-    method: str = "newton"  # "newton" (full) or "bfgs" (quasi-Newton on a kept factorization)
+    method: str = "auto"  # "newton" (full), "bfgs" (quasi-Newton on a kept factorization), "auto"
+    bfgs_above_dofs: int = 20_000  # "auto": full Newton below, BFGS from here (factorizations dominate)
     max_updates: int = 10  # BFGS updates before the tangent is refactorized
     keep_tangent: bool = True  # BFGS: reuse the last factorization in the next load step
     extrapolate: bool = False  # start a step from the secant extrapolation of the last two
@@ -131,7 +132,10 @@ def solve_incremental(
 
 
 def _step(problem, linear_solver, u_start, lam, opt, timings, state):
-    if opt.method == "bfgs":
+    method = opt.method
+    if method == "auto":
+        method = "bfgs" if problem.n_dofs >= opt.bfgs_above_dofs else "newton"
+    if method == "bfgs":
         return _bfgs_step(problem, linear_solver, u_start, lam, opt, timings, state)
     return _newton_step(problem, linear_solver, u_start, lam, opt, timings)
 
