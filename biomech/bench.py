@@ -35,7 +35,9 @@ in the environment.
 felupe (GPL-3, optional: ``pip install felupe``; imported only inside its worker) solves
 the same mesh (nodes and cells converted to a ``felupe.Mesh``), BCs and load steps with its
 own Newton (``felupe.Job``/``Step``, default tolerance), threaded assembly
-(``parallel=True``) and PyPardiso. Formulations (``felupe_formulation``):
+(``parallel=True``) and PyPardiso. A felupe *variant* is "formulation/solver"
+(``run_bench(felupe_variants=...)`` or env ``BIOMECH_BENCH_FELUPE``, comma separated; each
+variant is its own case). Formulations:
 
 ``"mixed"``      ``FieldsMixed(region, n=3)`` (u, p, J̄ with cell-constant p, J̄ on hexahedra:
                  the same Q1P0 element as biomech's mean dilatation) and
@@ -45,9 +47,10 @@ own Newton (``felupe.Job``/``Step``, default tolerance), threaded assembly
 ``"condensed"``  ``SolidBodyNearlyIncompressible(NeoHooke(mu), field, bulk)``: the same
                  element with p, J̄ condensed per cell (U = k/2 (J̄ − 1)²), u-only system.
 
-Linear solver (``felupe_solver``): ``"pypardiso"`` = ``pypardiso.spsolve`` (MKL PARDISO,
-mtype 11, unsymmetric), or ``"pypardiso-sym"`` = felupe's documented symmetric recipe
-(``PyPardisoSolver(mtype=-2)`` on ``triu(A)``; one solver object per case). felupe 11 has
+Linear solvers: ``"pypardiso"`` = ``pypardiso.spsolve`` (MKL PARDISO,
+mtype 11, unsymmetric), or ``"pypardiso-sym"`` (the default: 7x faster per factorization
+here) = felupe's documented symmetric recipe (``PyPardisoSolver(mtype=-2)`` on
+``triu(A)``; one solver object per case). Default variant: ``mixed/pypardiso-sym``. felupe 11 has
 no boundary region (hence no ``SolidBodyPressure``) for tetrahedra, so its TET10 cases are
 recorded as ``"unsupported"``.
 
@@ -72,7 +75,9 @@ nodes), ``inner_radius_spread_mm`` (max − min), ``inner_radius_exact_mm``,
 ``inner_radius_rel_error`` ((a_h − a)/a), ``radial_displacement_rel_error``
 ((a_h − a)/(a − A)), ``wall_s`` (the subprocess).
 biomech only: ``linear_solver_mtype``, ``factorizations``, ``cutbacks``,
-``analyse_s``. felupe only: ``system_dofs`` (u + p + J̄ unknowns), ``formulation``,
+``analyse_s``. Cases that stop early (timeout) after at least one load step also carry
+``extrapolated_solve_s`` (assembly + linear-solver time so far, scaled to all load steps).
+felupe only: ``system_dofs`` (u + p + J̄ unknowns), ``formulation``,
 ``felupe_version``.
 
 Output: a table on stdout (biomech and felupe side by side, ``speedup`` = felupe
@@ -113,7 +118,7 @@ DEFAULT_THREADS = "2"
 FELUPE_FORMULATIONS = ("mixed", "condensed")
 FELUPE_SOLVERS = ("pypardiso", "pypardiso-sym")
 DEFAULT_FELUPE_FORMULATION = "mixed"
-DEFAULT_FELUPE_SOLVER = "pypardiso"
+DEFAULT_FELUPE_SOLVER = "pypardiso-sym"
 
 #: FEBio 4.11 + PARDISO on the 2-core reference machine (the issue), seconds.
 FEBIO_REFERENCE = {
@@ -291,8 +296,12 @@ def build_model(mesh):
     return model
 
 
-def _biomech_solve(problem, mesh, steps: int):
-    """Newton with exactly ``steps`` equal load steps (no step growth, as FEBio/felupe)."""
+def _biomech_solve(problem, mesh, steps: int, on_step: Callable[[int, dict], None] | None = None):
+    """Newton with exactly ``steps`` equal load steps (no step growth, as FEBio/felupe).
+
+    ``on_step(steps_done, progress)`` after every converged load step, with the assembly
+    and linear-solver times so far (so a case killed by the timeout still has them).
+    """
     from biomech.fem.linear import make_linear_solver
     from biomech.fem.newton import NewtonOptions, solve_incremental
 
@@ -300,9 +309,30 @@ def _biomech_solve(problem, mesh, steps: int):
         "auto", n_dofs=problem.n_dofs, symmetric=True, coordinates=mesh.points
     )
     opts = NewtonOptions(steps=steps, max_step_growth=1.0)
+    assemble = problem.assemble
+    live = {"assemble_s": 0.0, "steps": 0}
+
+    def timed_assemble(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return assemble(*args, **kwargs)
+        finally:
+            live["assemble_s"] += time.perf_counter() - t
+
+    def progress(lam: float) -> None:
+        live["steps"] += 1
+        if on_step is not None:
+            on_step(live["steps"], {
+                "newton_assemble_s": live["assemble_s"],
+                "factorize_s": solver.stats.get("factor_s", 0.0) + solver.stats.get("analyse_s", 0.0),
+                "factorizations": solver.stats.get("factorizations"),
+            })
+
+    problem.assemble = timed_assemble  # instance attribute: this problem only
     try:
-        result = solve_incremental(problem, solver, opts)
+        result = solve_incremental(problem, solver, opts, progress=progress)
     finally:
+        del problem.assemble
         stats = dict(solver.stats)
         solver.release()
     return result, solver, stats
@@ -354,7 +384,8 @@ def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> d
                assemble_dofs_per_s=problem.n_dofs / t_k)
 
     t = time.perf_counter()
-    result, solver, stats = _biomech_solve(problem, mesh, steps)
+    result, solver, stats = _biomech_solve(
+        problem, mesh, steps, lambda done, live: rec.update(load_steps=done, **live))
     solve_s = time.perf_counter() - t
     its = max(result.newton_iterations, 1)
     tm = result.timings
@@ -666,6 +697,10 @@ def run_case_subprocess(spec: dict[str, Any], timeout_s: float = DEFAULT_TIMEOUT
                 error = f"exit code {rc}: ...{tail[-600:]}"
         if status is not None:
             rec["status"], rec["error"] = status, error
+        if rec.get("status") != "ok" and rec.get("load_steps") and rec.get("factorize_s"):
+            # how long the whole solve would have taken at the measured pace
+            done = (rec.get("newton_assemble_s") or 0.0) + rec["factorize_s"]
+            rec["extrapolated_solve_s"] = done * int(spec.get("steps", LOAD_STEPS)) / rec["load_steps"]
         elif rec.get("status") == "running":
             rec["status"], rec["error"] = "failed", "the worker ended without a result"
         rec["wall_s"] = wall
@@ -683,6 +718,26 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def parse_felupe_variants(text: str | list[str] | None) -> list[tuple[str, str]]:
+    """``"mixed/pypardiso-sym,condensed"`` -> [("mixed", "pypardiso-sym"), ("condensed",
+    DEFAULT_FELUPE_SOLVER)]; None -> env ``BIOMECH_BENCH_FELUPE`` or the defaults."""
+    if text is None:
+        text = os.environ.get("BIOMECH_BENCH_FELUPE") or (
+            f"{DEFAULT_FELUPE_FORMULATION}/{DEFAULT_FELUPE_SOLVER}")
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out = []
+    for item in items:
+        if not item.strip():
+            continue
+        form, _, solver = item.strip().partition("/")
+        solver = solver or DEFAULT_FELUPE_SOLVER
+        if form not in FELUPE_FORMULATIONS or solver not in FELUPE_SOLVERS:
+            raise ValueError(f"felupe variant {item!r}: formulation in {FELUPE_FORMULATIONS}, "
+                             f"solver in {FELUPE_SOLVERS}")
+        out.append((form, solver))
+    return out
+
+
 def run_bench(
     sizes: list[int] | None = None,
     elements: list[str] | None = None,
@@ -691,8 +746,7 @@ def run_bench(
     *,
     timeout_s: float | None = None,
     steps: int = LOAD_STEPS,
-    felupe_formulation: str | None = None,
-    felupe_solver: str | None = None,
+    felupe_variants: str | list[str] | None = None,
     assemble_repeats: int = 3,
     quiet: bool = False,
 ) -> dict[str, Any]:
@@ -700,10 +754,10 @@ def run_bench(
     ``{"meta": ..., "case": ..., "cases": [...]}``, also written to ``out/bench.json``.
 
     ``timeout_s`` per case (default: env ``BIOMECH_BENCH_TIMEOUT`` or
-    :data:`DEFAULT_TIMEOUT_S`); ``felupe_formulation``/``felupe_solver`` default to the env
-    variables ``BIOMECH_BENCH_FELUPE_FORMULATION``/``BIOMECH_BENCH_FELUPE_SOLVER`` or
-    "mixed"/"pypardiso". Sizes of :data:`LARGE_DOFS` and more run only when given here
-    (the CLI's default is 1e5 and 3e5).
+    :data:`DEFAULT_TIMEOUT_S`). ``felupe_variants``: "formulation/solver" items, comma
+    separated (default: env ``BIOMECH_BENCH_FELUPE`` or ``DEFAULT_FELUPE_FORMULATION/
+    DEFAULT_FELUPE_SOLVER``); each runs as its own felupe case. Sizes of
+    :data:`LARGE_DOFS` and more run only when given here (the CLI's default is 1e5, 3e5).
     """
     sizes = [int(s) for s in (sizes or DEFAULT_SIZES)]
     elements = [e.strip() for e in (elements or DEFAULT_ELEMENTS) if e.strip()]
@@ -714,11 +768,7 @@ def run_bench(
         raise ValueError(f"elements must be among {ELEMENT_KINDS} and sizes > 0; got {elements}, {sizes}")
     if timeout_s is None:
         timeout_s = float(os.environ.get("BIOMECH_BENCH_TIMEOUT", DEFAULT_TIMEOUT_S))
-    formulation = felupe_formulation or os.environ.get(
-        "BIOMECH_BENCH_FELUPE_FORMULATION", DEFAULT_FELUPE_FORMULATION)
-    fsolver = felupe_solver or os.environ.get("BIOMECH_BENCH_FELUPE_SOLVER", DEFAULT_FELUPE_SOLVER)
-    if formulation not in FELUPE_FORMULATIONS or fsolver not in FELUPE_SOLVERS:
-        raise ValueError(f"felupe formulation in {FELUPE_FORMULATIONS}, solver in {FELUPE_SOLVERS}")
+    variants = parse_felupe_variants(felupe_variants) if felupe else []
     exact = exact_inner_radius()
     env = _worker_env()
     report: dict[str, Any] = {
@@ -731,8 +781,8 @@ def run_bench(
             "threads": {v: env.get(v) for v in THREAD_VARS},
             "timeout_s": timeout_s,
             "versions": _versions(felupe),
-            "felupe_formulation": formulation if felupe else None,
-            "felupe_solver": fsolver if felupe else None,
+            "git": _git_state(),
+            "felupe_variants": [f"{f}/{s}" for f, s in variants],
         },
         "case": case_definition(),
         "cases": [],
@@ -741,15 +791,16 @@ def run_bench(
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     for element in elements:
         for size in sizes:
-            tools = ["biomech"] + (["felupe"] if felupe else [])
-            for tool in tools:
+            runs = [("biomech", None, None)] + [("felupe", f, s) for f, s in variants]
+            for tool, form, fsolver in runs:
                 spec = {"tool": tool, "element": element, "target_dofs": size, "steps": steps,
                         "assemble_repeats": assemble_repeats, "exact_inner_radius": exact,
-                        "felupe_formulation": formulation, "felupe_solver": fsolver}
+                        "felupe_formulation": form, "felupe_solver": fsolver}
+                label = tool if tool == "biomech" else f"felupe[{form}/{fsolver}]"
                 if tool == "felupe" and not felupe_supports(element)[0]:
                     rec = run_felupe_case(spec)  # records "unsupported" without importing felupe
                 else:
-                    say(f"[bench] {tool} {element} {size:,} DOF (load {_loadavg()}) ...")
+                    say(f"[bench] {label} {element} {size:,} DOF (load {_loadavg()}) ...")
                     rec = run_case_subprocess(spec, timeout_s)
                 report["cases"].append(rec)
                 say(f"[bench]   -> {_one_line(rec)}")
@@ -774,6 +825,22 @@ def _versions(felupe: bool) -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[n] = None
     return out
+
+
+def _git_state() -> dict[str, Any] | None:
+    """Commit and locally modified files of the checkout the bench ran from (or None)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "biomech"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return {"commit": head.stdout.strip(),
+            "modified": [ln[3:] for ln in dirty.stdout.splitlines() if ln.strip()]}
 
 
 def _one_line(r: dict[str, Any]) -> str:
@@ -804,7 +871,7 @@ _COLS_F = tuple(c for c in _COLS_B if c[1] != "solve_wall_s")
 def _part(r: dict | None, cols) -> str:
     widths = [max(len(h), int("".join(ch for ch in f.split(".")[0] if ch.isdigit()) or 0))
               for h, _, f in cols]
-    width = sum(widths) + len(widths) - 1
+    width = sum(widths) + len(widths) - 1 if cols else 1000
     if r is None:
         return " " * width
     if r.get("status") != "ok":
@@ -815,7 +882,9 @@ def _part(r: dict | None, cols) -> str:
             msg += f", {r['newton_iterations']} its/{r.get('load_steps')} steps"
             if r.get("factorize_s"):
                 msg += f", fact/it {r['factorize_s'] / r['newton_iterations']:.1f} s"
-        return f"{msg[:width]:<{width}}"
+        if r.get("extrapolated_solve_s"):
+            msg += f", ~{r['extrapolated_solve_s']:.0f} s for all steps"
+        return f"{msg[:width]:<{width}}" if cols else msg
     return " ".join(f"{_fmt(r.get(k), f):>{w}}" for (h, k, f), w in zip(cols, widths))
 
 
@@ -826,24 +895,39 @@ def _header(cols) -> str:
 
 
 def format_table(cases: list[dict[str, Any]]) -> str:
-    """One row per (element, size): biomech, felupe and the speed ratio."""
-    rows: dict[tuple[str, int], dict[str, dict]] = {}
+    """One row per (element, size) and felupe variant: biomech, felupe, the speed ratio."""
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
     for r in cases:
-        rows.setdefault((r["element"], int(r["target_dofs"])), {})[r["tool"]] = r
+        row = rows.setdefault((r["element"], int(r["target_dofs"])), {"felupe": []})
+        if r["tool"] == "biomech":
+            row["biomech"] = r
+        else:
+            row["felupe"].append(r)
     hb, hf = _header(_COLS_B), _header(_COLS_F)
     left = f"{'element':<10} {'DOF':>9} {'elems':>8}"
-    head = f"{left} | {hb} | {hf} | {'speedup':>7}"
-    lines = [f"{'':<{len(left)}} | {'biomech':^{len(hb)}} | {'felupe':^{len(hf)}} |",
+    head = f"{left} | {hb} | {'felupe variant':<24} {hf} | {'speedup':>7}"
+    lines = [f"{'':<{len(left)}} | {'biomech':^{len(hb)}} | {'felupe':^{len(hf) + 25}} |",
              head, "-" * len(head)]
     for (element, size), tools in rows.items():
-        b, f = tools.get("biomech"), tools.get("felupe")
-        ref = b or f or {}
-        ratio = "-"
-        if b and f and b.get("status") == "ok" and f.get("status") == "ok":
-            ratio = f"{f['total_s'] / b['total_s']:.1f}x"
-        lines.append(f"{element:<10} {_fmt(ref.get('dofs') or size, '>9,')} "
-                     f"{_fmt(ref.get('elements'), '>8,')} | {_part(b, _COLS_B)} | "
-                     f"{_part(f, _COLS_F)} | {ratio:>7}")
+        b, fs = tools.get("biomech"), tools["felupe"] or [None]
+        ref = b or fs[0] or {}
+        for k, f in enumerate(fs):
+            ratio = "-"
+            if b and f and b.get("status") == "ok" and f.get("status") == "ok":
+                ratio = f"{f['total_s'] / b['total_s']:.1f}x"
+            variant = f"{f.get('formulation')}/{f.get('linear_solver')}" if f else ""
+            if k == 0:
+                lhs = (f"{element:<10} {_fmt(ref.get('dofs') or size, '>9,')} "
+                       f"{_fmt(ref.get('elements'), '>8,')} | {_part(b, _COLS_B)}")
+            else:
+                lhs = f"{'':<{len(left)}} | {'':<{len(hb)}}"
+            lines.append(f"{lhs} | {variant[:24]:<24} {_part(f, _COLS_F)} | {ratio:>7}")
+    for r in cases:
+        if r.get("status") not in ("ok", None):
+            name = r["tool"] + (f"[{r.get('formulation')}/{r.get('linear_solver')}]"
+                                if r["tool"] == "felupe" else "")
+            lines.append(f"  {name} {r['element']} {r['target_dofs']:,}: {_part(r, ())}"
+                         f" -- {r.get('error')}")
     lines.append("asm s: one tangent+residual assembly (DOF/s = DOF / asm s); fact/it: "
                  "factorization (+ solve) per Newton iteration;")
     lines.append("total: mesh + compile + solve, warm-up excluded; err u_a: (a_h - a)/(a - A) "
