@@ -75,7 +75,7 @@ KINDS = ("auto", "pardiso", "amg", "superlu")
 AMG_THRESHOLD = 600_000
 
 # SuperLU is only worth it for small systems (cube 30k DOF: 7-9 s, 105k: 100-190 s).
-SUPERLU_THRESHOLD = 60_000
+SUPERLU_THRESHOLD = 5_000  # measured: a 12k-DOF nearly incompressible tube took > 10 min in SuperLU; AMG above
 
 # PARDISO matrix type for symmetric matrices (-2 = real symmetric indefinite, Bunch-
 # Kaufman LDL^T; 2 = SPD Cholesky, with automatic fallback to -2 on error -4). -2 is the
