@@ -118,6 +118,7 @@ _INLET_CHOICES = "inlet={!r}: use 'auto', 'largest', 'superior' or a point (x, y
 # --- quality of single cells (same measures as biomech.mesh.quality) --------------------
 
 from biomech.mesh.quality import _EDGES, _IDEAL, _S3  # noqa: E402  (one definition of the measures)
+from biomech.mesh.quality import _scaled_jacobian as _scaled  # noqa: E402
 
 
 def _tabulated(cell_type: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -145,15 +146,6 @@ def _det3(J: list[list[np.ndarray]]) -> np.ndarray:
     )
 
 
-def _scaled(J: list[list[np.ndarray]], w_inv: np.ndarray) -> np.ndarray:
-    """det(T) / product of T's column lengths, T = J W^-1, per (cell, point)."""
-    T = [[sum(J[i][j] * w_inv[j, k] for j in range(3) if w_inv[j, k] != 0) for k in range(3)]
-         for i in range(3)]
-    norms = np.ones_like(J[0][0])
-    for k in range(3):
-        norms *= np.sqrt(T[0][k] ** 2 + T[1][k] ** 2 + T[2][k] ** 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(norms > 0, _det3(T) / norms, -1.0)
 
 
 def cell_quality(points: np.ndarray, conn: np.ndarray, cell_type: str) -> dict[str, np.ndarray]:
