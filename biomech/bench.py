@@ -65,16 +65,18 @@ import for felupe), ``warmup_s``, ``mesh_s``, ``compile_s`` (biomech: sparsity p
 colouring, scatter maps; felupe: mesh conversion, regions, fields, BCs), ``assemble_s``
 (one tangent + residual assembly at u = 0, λ = 1, median of ``assemble_repeats``),
 ``assemble_residual_s`` (residual only), ``assemble_dofs_per_s`` (= dofs /
-``assemble_s``), ``linear_solver``, ``load_steps``, ``newton_iterations``,
-``newton_assemble_s`` / ``factorize_s`` / ``linear_solve_s`` (totals inside Newton;
+``assemble_s``), ``linear_solver``, ``load_steps``, ``nonlinear_method`` ("newton" or
+"bfgs": biomech's ``NewtonOptions.method`` resolved for the size; felupe: "newton"),
+``newton_iterations``, ``factorizations``, ``newton_assemble_s`` / ``factorize_s`` / ``linear_solve_s`` (totals inside Newton;
 felupe's ``factorize_s`` is factorization + solve, its ``linear_solve_s`` is 0),
-``assemble_per_iteration_s``, ``factorize_per_iteration_s``, ``solve_wall_s`` (the Newton
+``assemble_per_iteration_s``, ``factorize_per_iteration_s`` (factorize_s / iterations),
+``factorize_each_s`` (factorize_s / factorizations), ``solve_wall_s`` (the Newton
 solve, load step 1 to 10), ``total_s`` (mesh + compile + solve), ``converged``,
 ``peak_rss_gb`` (1e9 bytes), ``inner_radius_mm`` (mean deformed radius of the inner-face
 nodes), ``inner_radius_spread_mm`` (max − min), ``inner_radius_exact_mm``,
 ``inner_radius_rel_error`` ((a_h − a)/a), ``radial_displacement_rel_error``
 ((a_h − a)/(a − A)), ``wall_s`` (the subprocess).
-biomech only: ``linear_solver_mtype``, ``factorizations``, ``cutbacks``,
+biomech only: ``linear_solver_mtype``, ``cutbacks``,
 ``analyse_s``. Cases that stop early (timeout) after at least one load step also carry
 ``extrapolated_solve_s`` (assembly + linear-solver time so far, scaled to all load steps).
 felupe only: ``system_dofs`` (u + p + J̄ unknowns), ``formulation``,
@@ -129,12 +131,13 @@ FEBIO_REFERENCE = {
 
 RECORD_KEYS = (
     "tool", "element", "target_dofs", "status", "error", "phase", "dofs", "nodes", "elements",
-    "threads", "loadavg_before", "startup_s", "import_s", "warmup_s", "mesh_s", "compile_s", "assemble_s",
-    "assemble_residual_s", "assemble_dofs_per_s", "linear_solver", "load_steps",
-    "newton_iterations", "newton_assemble_s", "factorize_s", "linear_solve_s",
-    "assemble_per_iteration_s", "factorize_per_iteration_s", "solve_wall_s", "total_s",
-    "converged", "peak_rss_gb", "inner_radius_mm", "inner_radius_spread_mm",
-    "inner_radius_exact_mm", "inner_radius_rel_error", "radial_displacement_rel_error", "wall_s",
+    "threads", "loadavg_before", "startup_s", "import_s", "warmup_s", "mesh_s", "compile_s",
+    "assemble_s", "assemble_residual_s", "assemble_dofs_per_s", "linear_solver", "load_steps",
+    "nonlinear_method", "newton_iterations", "factorizations", "newton_assemble_s", "factorize_s",
+    "linear_solve_s", "assemble_per_iteration_s", "factorize_per_iteration_s", "factorize_each_s",
+    "solve_wall_s", "total_s", "converged", "peak_rss_gb", "inner_radius_mm",
+    "inner_radius_spread_mm", "inner_radius_exact_mm", "inner_radius_rel_error",
+    "radial_displacement_rel_error", "wall_s",
 )
 
 
@@ -296,7 +299,8 @@ def build_model(mesh):
     return model
 
 
-def _biomech_solve(problem, mesh, steps: int, on_step: Callable[[int, dict], None] | None = None):
+def _biomech_solve(problem, mesh, steps: int, on_step: Callable[[int, dict], None] | None = None,
+                   method: str | None = None):
     """Newton with exactly ``steps`` equal load steps (no step growth, as FEBio/felupe).
 
     ``on_step(steps_done, progress)`` after every converged load step, with the assembly
@@ -309,6 +313,8 @@ def _biomech_solve(problem, mesh, steps: int, on_step: Callable[[int, dict], Non
         "auto", n_dofs=problem.n_dofs, symmetric=True, coordinates=mesh.points
     )
     opts = NewtonOptions(steps=steps, max_step_growth=1.0)
+    if method and hasattr(opts, "method"):
+        opts.method = method
     assemble = problem.assemble
     live = {"assemble_s": 0.0, "steps": 0}
 
@@ -335,7 +341,15 @@ def _biomech_solve(problem, mesh, steps: int, on_step: Callable[[int, dict], Non
         del problem.assemble
         stats = dict(solver.stats)
         solver.release()
-    return result, solver, stats
+    return result, solver, stats, _resolved_method(opts, problem.n_dofs)
+
+
+def _resolved_method(opts, n_dofs: int) -> str:
+    """The nonlinear method biomech's Newton driver uses for these options and size."""
+    method = getattr(opts, "method", "newton")
+    if method == "auto":
+        method = "bfgs" if n_dofs >= getattr(opts, "bfgs_above_dofs", 0) else "newton"
+    return method
 
 
 def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> dict[str, Any]:
@@ -363,7 +377,7 @@ def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> d
     tiny_problem = build_model(tiny).compile()
     tiny_problem.assemble(np.zeros(tiny_problem.n_dofs), 1.0, True)
     tiny_problem.assemble(np.zeros(tiny_problem.n_dofs), 1.0, False)
-    _biomech_solve(tiny_problem, tiny, 2)
+    _biomech_solve(tiny_problem, tiny, 2, method=spec.get("method"))
     rec.update("mesh", warmup_s=time.perf_counter() - t)
 
     t = time.perf_counter()
@@ -384,26 +398,30 @@ def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> d
                assemble_dofs_per_s=problem.n_dofs / t_k)
 
     t = time.perf_counter()
-    result, solver, stats = _biomech_solve(
-        problem, mesh, steps, lambda done, live: rec.update(load_steps=done, **live))
+    result, solver, stats, method = _biomech_solve(
+        problem, mesh, steps, lambda done, live: rec.update(load_steps=done, **live),
+        method=spec.get("method"))
     solve_s = time.perf_counter() - t
     its = max(result.newton_iterations, 1)
     tm = result.timings
+    n_fact = int(tm.get("factorizations") or stats.get("factorizations") or 0)
     exact = float(spec.get("exact_inner_radius") or exact_inner_radius())
     rec.update(
         "done",
+        nonlinear_method=method,
         linear_solver=solver.name,
         linear_solver_mtype=stats.get("mtype"),
         load_steps=len(result.steps),
         newton_iterations=result.newton_iterations,
         cutbacks=result.cutbacks,
-        factorizations=stats.get("factorizations"),
+        factorizations=n_fact,
         analyse_s=stats.get("analyse_s"),
         newton_assemble_s=tm["assemble_s"],
         factorize_s=tm["factorize_s"],
         linear_solve_s=tm["solve_s"],
         assemble_per_iteration_s=tm["assemble_s"] / its,
         factorize_per_iteration_s=tm["factorize_s"] / its,
+        factorize_each_s=tm["factorize_s"] / max(n_fact, 1),
         solve_wall_s=solve_s,
         total_s=mesh_s + compile_s + solve_s,
         converged=bool(result.converged),
@@ -640,7 +658,10 @@ def run_felupe_case(spec: dict[str, Any], record_path: Path | None = None) -> di
         factorize_s=timer["solver_s"],
         linear_solve_s=0.0,
         assemble_per_iteration_s=(timer["vector_s"] + timer["matrix_s"]) / its,
-        factorize_per_iteration_s=timer["solver_s"] / max(timer["solver_calls"], 1),
+        factorize_per_iteration_s=timer["solver_s"] / its,
+        factorize_each_s=timer["solver_s"] / max(timer["solver_calls"], 1),
+        factorizations=timer["solver_calls"],
+        nonlinear_method="newton",
         solve_wall_s=solve_s,
         total_s=mesh_s + compile_s + solve_s,
         converged=bool(done) and all(done) and len(done) == steps,
@@ -747,6 +768,7 @@ def run_bench(
     timeout_s: float | None = None,
     steps: int = LOAD_STEPS,
     felupe_variants: str | list[str] | None = None,
+    method: str | None = None,
     assemble_repeats: int = 3,
     quiet: bool = False,
 ) -> dict[str, Any]:
@@ -756,7 +778,9 @@ def run_bench(
     ``timeout_s`` per case (default: env ``BIOMECH_BENCH_TIMEOUT`` or
     :data:`DEFAULT_TIMEOUT_S`). ``felupe_variants``: "formulation/solver" items, comma
     separated (default: env ``BIOMECH_BENCH_FELUPE`` or ``DEFAULT_FELUPE_FORMULATION/
-    DEFAULT_FELUPE_SOLVER``); each runs as its own felupe case. Sizes of
+    DEFAULT_FELUPE_SOLVER``); each runs as its own felupe case. ``method``: biomech's
+    nonlinear method ("auto", "newton", "bfgs"; default env ``BIOMECH_BENCH_METHOD`` or
+    biomech's own default). Sizes of
     :data:`LARGE_DOFS` and more run only when given here (the CLI's default is 1e5, 3e5).
     """
     sizes = [int(s) for s in (sizes or DEFAULT_SIZES)]
@@ -769,6 +793,7 @@ def run_bench(
     if timeout_s is None:
         timeout_s = float(os.environ.get("BIOMECH_BENCH_TIMEOUT", DEFAULT_TIMEOUT_S))
     variants = parse_felupe_variants(felupe_variants) if felupe else []
+    method = method or os.environ.get("BIOMECH_BENCH_METHOD") or None
     exact = exact_inner_radius()
     env = _worker_env()
     report: dict[str, Any] = {
@@ -783,6 +808,7 @@ def run_bench(
             "versions": _versions(felupe),
             "git": _git_state(),
             "felupe_variants": [f"{f}/{s}" for f, s in variants],
+            "biomech_method": method or "default",
         },
         "case": case_definition(),
         "cases": [],
@@ -795,7 +821,8 @@ def run_bench(
             for tool, form, fsolver in runs:
                 spec = {"tool": tool, "element": element, "target_dofs": size, "steps": steps,
                         "assemble_repeats": assemble_repeats, "exact_inner_radius": exact,
-                        "felupe_formulation": form, "felupe_solver": fsolver}
+                        "felupe_formulation": form, "felupe_solver": fsolver,
+                        "method": method if tool == "biomech" else None}
                 label = tool if tool == "biomech" else f"felupe[{form}/{fsolver}]"
                 if tool == "felupe" and not felupe_supports(element)[0]:
                     rec = run_felupe_case(spec)  # records "unsupported" without importing felupe
@@ -848,7 +875,8 @@ def _one_line(r: dict[str, Any]) -> str:
         return f"{r.get('status')}: {r.get('error')} (phase {r.get('phase')})"
     return (f"{r['dofs']:,} DOF, {r['newton_iterations']} its, solve {r['solve_wall_s']:.1f} s, "
             f"assembly {r['assemble_s']:.3f} s ({r['assemble_dofs_per_s']:.3g} DOF/s), "
-            f"factorize/it {r['factorize_per_iteration_s']:.2f} s, peak {r['peak_rss_gb']:.2f} GB, "
+            f"{r.get('nonlinear_method')}: {r.get('factorizations')} factorizations of "
+            f"{_fmt(r.get('factorize_each_s'), '.2f')} s, peak {r['peak_rss_gb']:.2f} GB, "
             f"radial-displacement error {r['radial_displacement_rel_error']:.2e}")
 
 
@@ -861,8 +889,9 @@ def _fmt(x: Any, spec: str) -> str:
         return str(x)
 
 
-_COLS_B = (("its", "newton_iterations", ">4d"), ("asm s", "assemble_s", ">6.2f"),
-           ("DOF/s", "assemble_dofs_per_s", ">7.2g"), ("fact/it", "factorize_per_iteration_s", ">7.2f"),
+_COLS_B = (("its", "newton_iterations", ">4d"), ("fact", "factorizations", ">4d"),
+           ("asm s", "assemble_s", ">6.2f"), ("DOF/s", "assemble_dofs_per_s", ">7.2g"),
+           ("s/fact", "factorize_each_s", ">6.1f"),
            ("solve s", "solve_wall_s", ">8.1f"), ("total s", "total_s", ">8.1f"),
            ("GB", "peak_rss_gb", ">5.1f"), ("err u_a", "radial_displacement_rel_error", ">8.1e"))
 _COLS_F = tuple(c for c in _COLS_B if c[1] != "solve_wall_s")
@@ -880,7 +909,9 @@ def _part(r: dict | None, cols) -> str:
             msg += f" asm {r['assemble_s']:.2f} s"
         if r.get("newton_iterations"):
             msg += f", {r['newton_iterations']} its/{r.get('load_steps')} steps"
-            if r.get("factorize_s"):
+            if r.get("factorize_s") and r.get("factorizations"):
+                msg += f", {r['factorize_s'] / r['factorizations']:.1f} s/fact"
+            elif r.get("factorize_s"):
                 msg += f", fact/it {r['factorize_s'] / r['newton_iterations']:.1f} s"
         if r.get("extrapolated_solve_s"):
             msg += f", ~{r['extrapolated_solve_s']:.0f} s for all steps"
@@ -894,9 +925,20 @@ def _header(cols) -> str:
     return " ".join(f"{h:>{w}}" for (h, _, _), w in zip(cols, widths))
 
 
+def _normalised(r: dict[str, Any]) -> dict[str, Any]:
+    """Fill derived keys missing from records of older bench versions (for the table)."""
+    r = dict(r)
+    if r.get("factorizations") is None and r.get("tool") == "felupe":
+        r["factorizations"] = r.get("newton_iterations")  # one factorization per iteration
+    if r.get("factorize_each_s") is None and r.get("factorize_s") and r.get("factorizations"):
+        r["factorize_each_s"] = r["factorize_s"] / r["factorizations"]
+    return r
+
+
 def format_table(cases: list[dict[str, Any]]) -> str:
     """One row per (element, size) and felupe variant: biomech, felupe, the speed ratio."""
     rows: dict[tuple[str, int], dict[str, Any]] = {}
+    cases = [_normalised(r) for r in cases]
     for r in cases:
         row = rows.setdefault((r["element"], int(r["target_dofs"])), {"felupe": []})
         if r["tool"] == "biomech":
@@ -928,8 +970,8 @@ def format_table(cases: list[dict[str, Any]]) -> str:
                                 if r["tool"] == "felupe" else "")
             lines.append(f"  {name} {r['element']} {r['target_dofs']:,}: {_part(r, ())}"
                          f" -- {r.get('error')}")
-    lines.append("asm s: one tangent+residual assembly (DOF/s = DOF / asm s); fact/it: "
-                 "factorization (+ solve) per Newton iteration;")
+    lines.append("its: nonlinear iterations; fact: factorizations; asm s: one tangent+residual "
+                 "assembly (DOF/s = DOF / asm s); s/fact: seconds per factorization (felupe: + solve);")
     lines.append("total: mesh + compile + solve, warm-up excluded; err u_a: (a_h - a)/(a - A) "
                  "vs the incompressible closed form; speedup: felupe total / biomech total")
     return "\n".join(lines)
