@@ -82,3 +82,15 @@ def inner_radius(pressure: Callable[[float], float], P: float, A: float, a_max: 
 
 def outer_radius_tube(a: float, A: float, B: float) -> float:
     return float(np.sqrt(B * B + a * a - A * A))
+
+
+def unloaded_tube_radii(a: float, b: float, P: float, dW: DW) -> tuple[float, float]:
+    """Stress-free radii (A, B) mm of a tube seen with radii a < b (mm) at pressure P (MPa).
+
+    Incompressible, plane strain: B² = b² − a² + A²; A solves tube_pressure(a, A, B) = P
+    (the inverse problem that zero-pressure geometry algorithms approximate)."""
+    def mismatch(A: float) -> float:
+        return tube_pressure(a, A, float(np.sqrt(b * b - a * a + A * A)), dW) - P
+
+    A = brentq(mismatch, 0.2 * a, a, xtol=1e-14)
+    return A, float(np.sqrt(b * b - a * a + A * A))
