@@ -1,5 +1,5 @@
 """Command line: ``biomech solve CASE.toml --out DIR``, ``biomech demo``, ``biomech bench``,
-``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``."""
+``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``, ``biomech aaa INPUT ...``."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     mh.add_argument("--outer", default=None, help="outer (thrombus/abluminal) surface file")
     mh.add_argument("--json", action="store_true", help="print the report as one JSON object")
     _input_options(mh)
+    _aaa_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "solve":
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return _measure(args)
         if args.command == "mesh":
             return _mesh(args)
+        if args.command == "aaa":
+            return _aaa(args)
         if args.command == "bench":
             from biomech.bench import run_bench
 
@@ -136,6 +139,81 @@ def _mesh(args) -> int:
         for k in keys:
             if k in report:
                 print(f"{k}: {to_json(report[k])}")
+    return 0
+
+
+def _aaa_parser(sub) -> None:
+    a = sub.add_parser("aaa", help="aneurysm rupture-risk twin: PWS, PWRI, probability, report")
+    a.add_argument("input", help="label map, level set, lumen surface or volume mesh")
+    a.add_argument("--systolic", required=True, help='systolic pressure, e.g. "140 mmHg"')
+    a.add_argument("--diastolic", required=True, help='diastolic pressure, e.g. "85 mmHg"')
+    a.add_argument("--sex", default=None, help="male or female (required, never guessed)")
+    a.add_argument("--family-history", default=None, help="yes or no (required)")
+    a.add_argument("--out", required=True, help="output folder (created)")
+    a.add_argument("--imaging-pressure", default="diastolic", choices=["diastolic", "mean", "systolic"],
+                   help="pressure the imaged geometry is loaded by (default diastolic)")
+    a.add_argument("--wall-thickness", default="1.5 mm")
+    a.add_argument("--layers", type=int, default=2, help="wedge layers through the wall")
+    a.add_argument("--size", default="2 mm", help="target element edge length")
+    a.add_argument("--wall-material", default="raghavan-vorp", choices=["raghavan-vorp", "hgo"])
+    a.add_argument("--no-ilt", action="store_true", help="do not model the thrombus as ILT")
+    a.add_argument("--ends", default="fixed", choices=["fixed", "springs"],
+                   help="support of the cut vessel ends")
+    a.add_argument("--end-exclusion", default="10 mm",
+                   help="wall within this distance of a cut end is left out of the indices")
+    a.add_argument("--growth", default=None, help='diameter growth, e.g. "4 mm" per year')
+    a.add_argument("--samples", type=int, default=0, help="uncertainty samples (Latin hypercube)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--workers", type=int, default=1, help="processes for the samples")
+    a.add_argument("--verify", action="store_true", help="three-grid GCI study")
+    a.add_argument("--outer", default=None, help="outer (thrombus/abluminal) surface file")
+    a.add_argument("--quiet", action="store_true")
+    _input_options(a)
+
+
+_YES = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
+
+
+def _aaa(args) -> int:
+    from biomech.aaa.run import AAACase, parse_pressure_mmHg, run_aaa
+    from biomech.aaa.twin import Mechanics
+    from biomech.errors import CaseError
+    from biomech.units import parse_quantity
+
+    fh = args.family_history
+    if fh is not None:
+        if fh.strip().lower() not in _YES:
+            raise CaseError(f"--family-history must be yes or no, got {fh!r}")
+        fh = _YES[fh.strip().lower()]
+    elif args.family_history is None:
+        raise CaseError("--family-history yes|no is required: it shifts the wall strength "
+                        "by 21.3 N/cm²; it is not guessed")
+    if args.sex is None:
+        raise CaseError("--sex male|female is required: the strength model and the diameter "
+                        "rule depend on it; it is not guessed")
+    length = lambda v, k: parse_quantity(v, "length", key=k)  # noqa: E731
+    case = AAACase(
+        input=args.input, outer=args.outer,
+        systolic_mmHg=parse_pressure_mmHg(args.systolic, "--systolic"),
+        diastolic_mmHg=parse_pressure_mmHg(args.diastolic, "--diastolic"),
+        sex=args.sex, family_history=fh, imaging_pressure=args.imaging_pressure,
+        wall_thickness_mm=length(args.wall_thickness, "--wall-thickness"),
+        layers=args.layers, size_mm=length(args.size, "--size"), units=args.units,
+        labels={"lumen": args.lumen, "thrombus": args.thrombus, "wall": args.wall},
+        mechanics=Mechanics(wall_material=args.wall_material, ilt=not args.no_ilt, ends=args.ends),
+        end_exclusion_mm=length(args.end_exclusion, "--end-exclusion"),
+        growth_mm_per_year=None if args.growth is None else length(args.growth, "--growth"),
+        samples=args.samples, seed=args.seed, workers=args.workers, verify=args.verify,
+    )
+    summary = run_aaa(case, Path(args.out), quiet=args.quiet)
+    if not args.quiet:
+        keys = ("pws_MPa", "pws99_MPa", "pwri", "max_diameter_mm", "diameter_rule")
+        view = {k: summary.get(k) for k in keys}
+        if "rupture_probability" in summary:
+            rp = summary["rupture_probability"]
+            view["rupture_probability"] = {k: rp.get(k) for k in ("p", "ci_low", "ci_high", "n")}
+        print(json.dumps(view, indent=2))
+        print(f"results in {args.out}/ (report.html, summary.json, result.vtu)")
     return 0
 
 

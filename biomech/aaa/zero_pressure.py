@@ -91,23 +91,26 @@ def zero_pressure_geometry(
     options: NewtonOptions | None = None,
     linear_solver: str = "auto",
     progress: Callable[[int, float], None] | None = None,
+    initial_reference: np.ndarray | None = None,
 ) -> ZeroPressureResult:
     """Unloaded geometry of ``model`` (whose loads are those at imaging time).
 
     Iterates until the reloaded nodes lie within ``tol_mm`` (mm) of the imaged ones, or
     ``max_iterations`` forward solves; ``history`` = Anderson depth (0: plain iteration).
-    ``progress(k, error_mm)`` after every forward solve. Raises ConvergenceError only when
+    ``progress(k, error_mm)`` after every forward solve; ``initial_reference`` (n, 3) mm
+    starts the iteration from a known nearby answer (e.g. the nominal one, for uncertainty
+    samples) instead of the imaged geometry. Raises ConvergenceError only when
     the first forward solve (the imaged geometry itself) does not converge.
     """
     t0 = time.perf_counter()
     problem = model.compile()
     x_img = problem.X.copy()
     opts = options or NewtonOptions()
-    warm = dataclasses.replace(opts, steps=1, max_step_growth=1.0)
+    warm = dataclasses.replace(opts, steps=1, max_step_growth=1.0, min_increment=0.25)
     solver = make_linear_solver(linear_solver, n_dofs=problem.n_dofs, symmetric=True,
                                 coordinates=x_img)
     out = ZeroPressureResult(x_img.copy(), np.zeros_like(x_img), False, 0)
-    X = x_img.copy()
+    X = x_img.copy() if initial_reference is None else np.array(initial_reference, dtype=float)
     G: list[np.ndarray] = []
     F: list[np.ndarray] = []
     u = None
@@ -148,8 +151,10 @@ def zero_pressure_geometry(
 
 
 def _forward(problem, solver, opts, warm, u_prev):
-    """Forward solve at the imaging load; warm-started from the previous displacement."""
-    if u_prev is not None:
+    """Forward solve at the imaging load, warm-started from the previous displacement when
+    that is closer to equilibrium than the unloaded state (it often is not: carried onto a
+    new reference, the displacement of a nearly incompressible thrombus changes volume)."""
+    if u_prev is not None and _residual(problem, u_prev) < _residual(problem, 0.0 * u_prev):
         try:
             res = solve_incremental(problem, solver, warm, u0=u_prev)
             return res.u, res.newton_iterations
@@ -157,6 +162,12 @@ def _forward(problem, solver, opts, warm, u_prev):
             pass  # fall back to load stepping from the unloaded state
     res = solve_incremental(problem, solver, opts)
     return res.u, res.newton_iterations
+
+
+def _residual(problem, u: np.ndarray) -> float:
+    R, _, n_bad = problem.assemble(u, 1.0, False)
+    R[problem.constrained] = 0.0
+    return float(np.linalg.norm(R)) if n_bad == 0 else np.inf
 
 
 def _valid(problem, X: np.ndarray) -> bool:
