@@ -1,0 +1,492 @@
+"""`biomech aaa`: from a segmentation (label map, surface or volume mesh) to the rupture-risk
+summary, result files and report, in one call.
+
+Pipeline: read and measure the input → mesh the wall (+ thrombus) → the imaged geometry
+is loaded by the imaging-time pressure (diastolic by default) → zero-pressure geometry by
+backward displacement (verified: reloading reproduces the imaged nodes) → systolic solve
+from it → wall stress, Vande Geest strength, RPI, PWS/PWS99/PWRI (wall cells closer than
+``end_exclusion_mm`` to a cut end are left out of the indices: the clamped ends are not
+anatomy) → optional uncertainty samples and three-grid verification → ``DIR/summary.json``,
+``DIR/result.vtu``, ``DIR/report.html`` and renders, each written atomically.
+Units: mm, MPa inside; pressures accepted as strings with units ("140 mmHg").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from biomech.aaa.indices import diameter_rule, rred_mm
+from biomech.aaa.patient import require_family_history, require_sex
+from biomech.aaa.twin import Mechanics, build_aaa_model, wall_fields
+from biomech.aaa.zero_pressure import with_reference, zero_pressure_geometry
+from biomech.errors import CaseError, ConvergenceError
+from biomech.units import parse_quantity
+
+__all__ = ["AAACase", "parse_pressure_mmHg", "run_aaa", "solve_twin", "Twin"]
+
+MMHG_TO_MPA = parse_quantity("1 mmHg", "pressure")  # 133.322 Pa
+IMAGING_PRESSURES = ("diastolic", "mean", "systolic")
+SURFACE_TOLERANCE_MM = 0.05  # the issue's acceptance figure for the reloaded geometry
+
+
+def parse_pressure_mmHg(value: Any, key: str) -> float:
+    """A blood pressure given with units ("140 mmHg", "18.7 kPa") in mmHg; plausible range."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise CaseError(f"{key}: give the unit, e.g. '{value:g} mmHg' (a bare number is ambiguous)")
+    mpa = parse_quantity(value, "pressure", key=key)
+    mmhg = mpa / MMHG_TO_MPA
+    if not 20.0 <= mmhg <= 300.0:
+        raise CaseError(f"{key} = {value!r} is {mmhg:.1f} mmHg, outside 20–300 mmHg: wrong units?")
+    return mmhg
+
+
+@dataclass
+class AAACase:
+    """Patient inputs and modelling choices of one rupture-risk run (pressures in mmHg)."""
+
+    input: str | Path
+    systolic_mmHg: float
+    diastolic_mmHg: float
+    sex: str | None
+    family_history: bool | None
+    imaging_pressure: str = "diastolic"
+    wall_thickness_mm: float = 1.5
+    layers: int = 2
+    size_mm: float = 2.0
+    units: str = "mm"
+    labels: dict[str, int] | None = None
+    mechanics: Mechanics = field(default_factory=Mechanics)
+    end_exclusion_mm: float = 10.0
+    zero_pressure_tol_mm: float = 0.01
+    samples: int = 0
+    seed: int = 0
+    workers: int = 1
+    verify: bool = False
+    verify_tolerance: float = 0.05
+    growth_mm_per_year: float | None = None
+    outer: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        self.sex = require_sex(self.sex)
+        self.family_history = require_family_history(self.family_history)
+        if not self.diastolic_mmHg < self.systolic_mmHg:
+            raise CaseError(f"diastolic ({self.diastolic_mmHg:g} mmHg) must be below systolic "
+                            f"({self.systolic_mmHg:g} mmHg): were they swapped?")
+        if self.imaging_pressure not in IMAGING_PRESSURES:
+            raise CaseError(f"imaging pressure must be one of {IMAGING_PRESSURES}, "
+                            f"got {self.imaging_pressure!r}")
+        if not 0.3 <= self.wall_thickness_mm <= 5.0:
+            raise CaseError(f"wall thickness {self.wall_thickness_mm:g} mm is outside 0.3–5 mm: "
+                            "wrong units?")
+        if self.samples < 0 or self.workers < 1:
+            raise CaseError("samples must be >= 0 and workers >= 1")
+
+    @property
+    def imaging_mmHg(self) -> float:
+        """Pressure at imaging time: diastolic, mean arterial (D + (S − D)/3) or systolic."""
+        s, d = self.systolic_mmHg, self.diastolic_mmHg
+        return {"diastolic": d, "mean": d + (s - d) / 3.0, "systolic": s}[self.imaging_pressure]
+
+    def inputs(self) -> dict[str, Any]:
+        return {
+            "input": str(self.input),
+            "outer_surface": None if self.outer is None else str(self.outer),
+            "systolic_mmHg": self.systolic_mmHg,
+            "diastolic_mmHg": self.diastolic_mmHg,
+            "imaging_pressure": self.imaging_pressure,
+            "imaging_pressure_mmHg": round(self.imaging_mmHg, 3),
+            "sex": self.sex,
+            "family_history": self.family_history,
+            "wall_thickness_mm": self.wall_thickness_mm,
+            "wall_layers": self.layers,
+            "element_size_mm": self.size_mm,
+            "end_exclusion_mm": self.end_exclusion_mm,
+            **self.mechanics.summary(),
+        }
+
+
+@dataclass
+class Twin:
+    """A solved twin: mesh, zero-pressure result, systolic Result and wall fields."""
+
+    mesh: Any
+    zero_pressure: Any
+    result: Any
+    fields: dict[str, Any]
+    timings: dict[str, float]
+
+
+def _end_distance(mesh, points: np.ndarray) -> np.ndarray:
+    """Distance (mm) from each cell centroid to the nearest node of a cut end face."""
+    from scipy.spatial import cKDTree
+
+    ends = [n for n in mesh.face_sets if n == "inlet" or n.startswith("outlet")]
+    nodes = np.unique(np.concatenate([np.ravel(c) for n in ends for c in mesh.face_sets[n].values()]))
+    cen = np.concatenate([points[b.conn].mean(axis=1) for b in mesh.blocks])
+    return cKDTree(points[nodes]).query(cen)[0]
+
+
+def solve_twin(mesh, case: AAACase, *, neck_diameter_mm: float, mechanics: Mechanics | None = None,
+               systolic_mmHg: float | None = None, strength_factor: float = 1.0,
+               stress_scale: float = 1.0, initial_reference: np.ndarray | None = None,
+               progress: Callable[[str], None] | None = None) -> Twin:
+    """Zero-pressure geometry at the imaging pressure, then the systolic solve and the wall
+    fields (stress, strength, RPI) of ``mesh``. Raises ConvergenceError if a solve gives up."""
+    mech = mechanics or case.mechanics
+    say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    imaging = build_aaa_model(mesh, case.imaging_mmHg * MMHG_TO_MPA, mech)
+    zp = zero_pressure_geometry(
+        imaging, tol_mm=case.zero_pressure_tol_mm, initial_reference=initial_reference,
+        progress=lambda k, e: say(f"zero-pressure iteration {k}: max node mismatch {e:.4f} mm"))
+    t1 = time.perf_counter()
+    p_sys = (systolic_mmHg or case.systolic_mmHg) * MMHG_TO_MPA
+    model = with_reference(build_aaa_model(mesh, p_sys, mech), zp.reference)
+    result = model.solve(steps=4)
+    t2 = time.perf_counter()
+    fields = wall_fields(result, neck_diameter_mm=neck_diameter_mm, sex=case.sex,
+                         family_history=case.family_history, strength_factor=strength_factor,
+                         stress_scale=stress_scale, exclude=_end_distance(
+                             result.model.mesh, result.deformed_points) < case.end_exclusion_mm)
+    timings = {"zero_pressure_s": t1 - t0, "systolic_s": t2 - t1,
+               "fields_s": time.perf_counter() - t2}
+    return Twin(result.model.mesh, zp, result, fields, timings)
+
+
+# --- measurements ------------------------------------------------------------------------
+
+
+def _measure(inp, mesh=None) -> dict[str, Any]:
+    """Clinical measurements of the input; for a volume mesh, from its cell data."""
+    from biomech.mesh.pipeline import measure_input
+
+    if inp.kind != "mesh":
+        return measure_input(inp)
+    m = inp.mesh if mesh is None else mesh
+    if "local_diameter_mm" not in m.cell_data:
+        raise CaseError(f"{inp.source}: a volume mesh needs cell data 'local_diameter_mm' (and "
+                        "'ilt_thickness') for the strength model; build it with `biomech mesh`")
+    d = np.concatenate(m.cell_data["local_diameter_mm"])
+    inlet = _distance_to(m, "inlet")
+    neck = float(np.median(d[inlet < 15.0])) if (inlet < 15.0).any() else float(d.min())
+    k = int(np.argmax(d))
+    cen = np.concatenate([m.points[b.conn].mean(axis=1) for b in m.blocks])
+    return {"diameter_method": "cell data local_diameter_mm of the volume mesh",
+            "max_diameter_mm": float(d[k]), "max_diameter_at": cen[k].tolist(),
+            "neck_diameter_mm": neck, "aneurysm_found": bool(d[k] > 1.2 * neck)}
+
+
+def _distance_to(mesh, face: str) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    if face not in mesh.face_sets:
+        return np.full(mesh.n_cells, np.inf)
+    nodes = np.unique(np.concatenate([np.ravel(c) for c in mesh.face_sets[face].values()]))
+    cen = np.concatenate([mesh.points[b.conn].mean(axis=1) for b in mesh.blocks])
+    return cKDTree(mesh.points[nodes]).query(cen)[0]
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+def _per_block(mesh, values: np.ndarray) -> list[np.ndarray]:
+    cuts = np.cumsum([len(b.conn) for b in mesh.blocks])[:-1]
+    return np.split(values, cuts)
+
+
+def _write_result(twin: Twin, out: Path) -> None:
+    """result.vtu (deformed at systolic) with stress, strength and RPI per cell, atomically."""
+    from biomech.results import _atomic_meshio
+
+    f = twin.fields
+    extra = {"stress_p1_MPa": f["stress_p1_MPa"], "von_mises_MPa": f["von_mises_MPa"],
+             "strength_MPa": f["strength_MPa"], "rpi": f["rpi"],
+             "scored": f["scored"].astype(np.int8)}
+    fields = [dict(block) for block in twin.result.cell_fields]
+    for name, values in extra.items():
+        for k, part in enumerate(_per_block(twin.mesh, values)):
+            fields[k][name] = part
+    mesh = twin.result.to_meshio(fields=fields)
+    mesh.point_data["zero_pressure_shrink_mm"] = twin.zero_pressure.displacement
+    _atomic_meshio(mesh, out / "result.vtu")
+
+
+def _atomic_json(path: Path, data: dict) -> None:
+    from biomech.results import _atomic_text
+
+    _atomic_text(path, json.dumps(_jsonable(data), indent=2) + "\n")
+
+
+def _jsonable(x):
+    from biomech.mesh.pipeline import _jsonable as convert
+
+    return convert(x)
+
+
+def wall_surface(twin: Twin):
+    """The deformed (systolic) wall as a triangulated pyvista surface with point data
+    ``stress_MPa`` (first principal), ``rpi``, ``strength_MPa`` for the report."""
+    import pyvista as pv
+
+    grid = pv.from_meshio(twin.result.to_meshio(fields=[{} for _ in twin.mesh.blocks]))
+    grid.points = twin.result.deformed_points
+    f = twin.fields
+    grid.cell_data["stress_MPa"] = f["stress_p1_MPa"]
+    grid.cell_data["rpi"] = np.nan_to_num(f["rpi"])
+    grid.cell_data["strength_MPa"] = np.nan_to_num(f["strength_MPa"])
+    wall = grid.extract_cells(np.flatnonzero(f["wall"]))
+    surf = wall.extract_surface().triangulate().cell_data_to_point_data()
+    return surf
+
+
+def centerline_profile(meas: dict, twin: Twin) -> dict | None:
+    """Diameter and the largest wall stress / RPI near each centreline point (mm, MPa)."""
+    from scipy.spatial import cKDTree
+
+    prof = meas.get("diameter_profile") or {}
+    s = prof.get("arc_mm", prof.get("s_mm"))
+    if s is None or prof.get("points") is None:
+        return None
+    pts = np.asarray(prof["points"], dtype=float)
+    imaged = twin.zero_pressure.reference + twin.zero_pressure.displacement
+    ref = np.concatenate([imaged[b.conn].mean(axis=1) for b in twin.mesh.blocks])
+    nearest = cKDTree(pts).query(ref)[1]
+    scored = twin.fields["scored"]
+    stress = np.full(len(pts), np.nan)
+    rpi = np.full(len(pts), np.nan)
+    for k in np.unique(nearest[scored]):
+        sel = scored & (nearest == k)
+        stress[k] = twin.fields["stress_p1_MPa"][sel].max()
+        rpi[k] = twin.fields["rpi"][sel].max()
+    return {"s_mm": np.asarray(s, dtype=float), "diameter_mm": np.asarray(prof["diameter_mm"], float),
+            "max_stress_MPa": stress, "rpi": rpi}
+
+
+# --- uncertainty samples (worker processes) ------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_sample_worker(mesh, case: AAACase, neck_mm: float, reference: np.ndarray) -> None:
+    """Per worker process: the mesh, case and nominal zero-pressure geometry, once."""
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    _WORKER.update(mesh=mesh, case=case, neck=neck_mm, reference=reference)
+
+
+def _solve_sample(sample: dict[str, float]) -> dict[str, float]:
+    """One uncertainty sample: material, pressure, strength and thickness scatter applied."""
+    from biomech.aaa.probabilistic import thickness_stress_scale
+
+    case: AAACase = _WORKER["case"]
+    mech = case.mechanics
+    if mech.wall_material == "raghavan-vorp":
+        mech = dataclasses.replace(mech, wall_params={
+            **mech.wall_params, "alpha": sample["alpha_MPa"], "beta": sample["beta_MPa"]})
+    twin = solve_twin(
+        _WORKER["mesh"], case, neck_diameter_mm=_WORKER["neck"], mechanics=mech,
+        systolic_mmHg=sample["systolic_mmHg"], strength_factor=sample["strength_factor"],
+        stress_scale=thickness_stress_scale(case.wall_thickness_mm, sample["wall_thickness_mm"]),
+        initial_reference=_WORKER["reference"])
+    ind = twin.fields["indices"]
+    return {"pwri": ind["pwri"], "pws_MPa": ind["pws_MPa"], "pws99_MPa": ind["pws99_MPa"],
+            "zero_pressure_iterations": twin.zero_pressure.iterations}
+
+
+def uncertainty(mesh, case: AAACase, neck_mm: float, twin: Twin, *, progress: bool) -> dict:
+    """Latin-hypercube samples of thickness, material, strength and pressure, each solved
+    (zero-pressure + systolic) from the nominal reference; P(PWRI > 1) and sensitivity."""
+    from biomech.aaa import probabilistic as pr
+
+    wall = case.mechanics.wall()
+    kw = {"alpha_MPa": wall["alpha"], "beta_MPa": wall["beta"]} \
+        if case.mechanics.wall_material == "raghavan-vorp" else {}
+    dists = pr.default_distributions(case.systolic_mmHg, case.wall_thickness_mm, **kw)
+    if case.mechanics.wall_material != "raghavan-vorp":
+        dists = [d for d in dists if d.name not in ("alpha_MPa", "beta_MPa")]
+    samples = pr.latin_hypercube(case.samples, dists, case.seed)
+    t = time.perf_counter()
+    results = pr.run_samples(_solve_sample, samples, workers=case.workers,
+                             initializer=_init_sample_worker,
+                             initargs=(mesh, case, neck_mm, twin.zero_pressure.reference),
+                             progress=progress)
+    block = pr.summarize(samples, results, dists, seed=case.seed)
+    block["wall_s"] = round(time.perf_counter() - t, 2)
+    block["workers"] = case.workers
+    block["thickness_model"] = "stress scaled by t_nominal / t_sample (thin-wall Laplace law)"
+    return block
+
+
+# --- calculation verification --------------------------------------------------------------
+
+VERIFY_RATIO = 1.5  # element size ratio between the three grids (Celik: r > 1.3)
+
+
+def verification(inp, case: AAACase, neck_mm: float, fine: Twin, fine_cells: int,
+                 say: Callable[[str], None]) -> dict:
+    """Three grids (size h, 1.5 h, 2.25 h): observed order and GCI of PWS, PWS99, PWRI."""
+    from biomech.aaa.gci import gci_verdict, grid_convergence
+    from biomech.mesh.pipeline import build_vessel_mesh
+
+    twins, cells, sizes = [fine], [fine_cells], [case.size_mm]
+    for k in (1, 2):
+        h = case.size_mm * VERIFY_RATIO**k
+        say(f"verification grid {k + 1}/3: element size {h:.2f} mm")
+        mesh, _ = build_vessel_mesh(inp, wall_thickness=case.wall_thickness_mm,
+                                    layers=case.layers, size=h)
+        twins.append(solve_twin(mesh, case, neck_diameter_mm=neck_mm))
+        cells.append(int(twins[-1].fields["wall"].sum()))
+        sizes.append(h)
+    out: dict[str, Any] = {"element_sizes_mm": sizes, "wall_cells": cells,
+                           "tolerance": case.verify_tolerance, "quantities": {}}
+    ok = True
+    for key in ("pws_MPa", "pws99_MPa", "pwri"):
+        phi = [t.fields["indices"][key] for t in twins]
+        res = grid_convergence(phi, n_cells=cells, dim=2)  # wedge layers fixed: 2-D refinement
+        verdict = gci_verdict(res, case.verify_tolerance)
+        out["quantities"][key] = {"values": phi, **dataclasses.asdict(res), **verdict}
+        ok &= bool(verdict["passed"])
+    out["pass"] = ok
+    return out
+
+
+# --- the whole run -------------------------------------------------------------------------
+
+
+def _say(quiet: bool) -> Callable[[str], None]:
+    import sys
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"biomech aaa: {msg}", file=sys.stderr, flush=True)
+    return say
+
+
+def _warnings(meas: dict, twin: Twin, mesh_report: dict) -> list[str]:
+    out = []
+    if meas.get("aneurysm_found") is False:
+        out.append("no aneurysm found: the max diameter is below 1.2 x the neck diameter; "
+                   "the indices describe a non-aneurysmal vessel")
+    zp = twin.zero_pressure
+    if zp.error_mm > SURFACE_TOLERANCE_MM:
+        out.append(f"zero-pressure geometry not verified: reloading misses the imaged surface "
+                   f"by {zp.error_mm:.3f} mm > {SURFACE_TOLERANCE_MM} mm")
+    ind = twin.fields["indices"]
+    if ind["strength_extrapolated_fraction"] > 0:
+        out.append(f"strength model extrapolated (ILT or normalised diameter clamped to the "
+                   f"Vande Geest data range) in {100 * ind['strength_extrapolated_fraction']:.0f} % "
+                   "of the wall")
+    if ind["strength_floored_fraction"] > 0:
+        out.append(f"strength floored at 10 N/cm² in {100 * ind['strength_floored_fraction']:.1f} % "
+                   "of the wall")
+    q = mesh_report.get("min_scaled_jacobian")
+    if isinstance(q, (int, float)) and q < 0.2:
+        out.append(f"poor mesh quality: min scaled Jacobian {q:.2f}")
+    return out
+
+
+def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
+            report: bool = True) -> dict[str, Any]:
+    """Run the rupture-risk twin of ``case``; write DIR/summary.json, result.vtu, report.html
+    (+ renders); return the summary. On a solve that gives up, summary.json says so
+    (``status: "failed"``) and ConvergenceError propagates; no result.vtu is written."""
+    from biomech.mesh.pipeline import build_vessel_mesh, load_input
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say = _say(quiet)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    inp = load_input(case.input, units=case.units, labels=case.labels, outer=case.outer)
+    meas = _measure(inp)
+    timings["measure_s"] = time.perf_counter() - t0
+    say(f"max diameter {meas['max_diameter_mm']:.1f} mm, neck {meas['neck_diameter_mm']:.1f} mm")
+    t = time.perf_counter()
+    mesh, mesh_report = build_vessel_mesh(inp, wall_thickness=case.wall_thickness_mm,
+                                          layers=case.layers, size=case.size_mm)
+    timings["mesh_s"] = time.perf_counter() - t
+    say(f"mesh: {mesh.n_points} nodes, {mesh.n_cells} cells")
+    neck = float(meas["neck_diameter_mm"])
+    summary: dict[str, Any] = {"status": "running", "inputs": case.inputs(),
+                               "measurements": {k: v for k, v in meas.items()
+                                                if k != "diameter_profile"}}
+    try:
+        twin = solve_twin(mesh, case, neck_diameter_mm=neck, progress=say)
+    except ConvergenceError as exc:
+        summary.update(status="failed", error=str(exc))
+        _atomic_json(out / "summary.json", summary)
+        raise
+    timings.update(twin.timings)
+    ind = twin.fields["indices"]
+    say(f"PWS {ind['pws_MPa']:.3f} MPa, PWS99 {ind['pws99_MPa']:.3f} MPa, PWRI {ind['pwri']:.3f}")
+    rule = diameter_rule(meas["max_diameter_mm"], case.sex, case.growth_mm_per_year)
+    summary.update(
+        ind,
+        max_diameter_mm=float(meas["max_diameter_mm"]),
+        max_diameter_at=meas.get("max_diameter_at"),
+        neck_diameter_mm=neck,
+        diameter_rule=rule,
+        rred=rred_mm(ind["pwri"], sex=case.sex),
+        zero_pressure=twin.zero_pressure.summary(),
+        systolic_solve={k: twin.result.summary.get(k) for k in
+                        ("newton_iterations", "load_steps", "cutbacks", "linear_solver")},
+        mesh={k: mesh_report.get(k) for k in ("n_points", "n_cells", "min_scaled_jacobian",
+                                              "max_aspect_ratio") if k in mesh_report},
+        sources=SOURCES,
+    )
+    warns = _warnings(meas, twin, mesh_report)
+    if case.samples:
+        say(f"{case.samples} uncertainty samples on {case.workers} worker(s)")
+        t = time.perf_counter()
+        block = uncertainty(mesh, case, neck, twin, progress=not quiet)
+        timings["samples_s"] = time.perf_counter() - t
+        summary["rupture_probability"] = block
+        if block.get("n_failed"):
+            warns.append(f"{block['n_failed']} of {case.samples} uncertainty samples failed "
+                         "to converge and are excluded from the probability")
+    if case.verify:
+        t = time.perf_counter()
+        summary["verification"] = verification(inp, case, neck, twin, int(twin.fields["wall"].sum()), say)
+        timings["verify_s"] = time.perf_counter() - t
+        if not summary["verification"]["pass"]:
+            warns.append("calculation verification failed: GCI above tolerance or "
+                         "non-monotonic convergence (see verification)")
+    summary["warnings"] = warns
+    _write_result(twin, out)
+    if report:
+        t = time.perf_counter()
+        _write_report(out, summary, meas, twin, warns)
+        timings["report_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    summary["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    summary["status"] = "ok"
+    _atomic_json(out / "summary.json", summary)
+    return _jsonable(summary)
+
+
+SOURCES = {
+    "wall": "Raghavan & Vorp, J Biomech 33:475 (2000): alpha 17.4, beta 188.1 N/cm² "
+            "(population mean)",
+    "ilt": "Gasser et al., J Vasc Surg 48:179 (2008): c 2.62/2.13/1.98 kPa luminal/medial/abluminal",
+    "strength": "Vande Geest et al., J Vasc Surg 44:1213 (2006), inputs clamped, floor 10 N/cm²",
+    "zero_pressure": "Bols et al., ESAIM M2AN 47:1059 (2013), backward displacement",
+    "diameter_rule": "repair at > 55 mm (men), > 50 mm (women) or growth > 10 mm/year",
+    "gci": "Roache's GCI as in Celik et al., J Fluids Eng 130:078001 (2008)",
+    "probabilistic": "Polzer & Gasser, J R Soc Interface (2015): sampled strength, thickness, "
+                     "material, pressure",
+}
+
+
+def _write_report(out: Path, summary: dict, meas: dict, twin: Twin, warns: list[str]) -> None:
+    from biomech.report import write_aaa_report
+
+    write_aaa_report(out, _jsonable(summary), wall_surface(twin),
+                     profile=centerline_profile(meas, twin), warnings=warns)
