@@ -243,7 +243,7 @@ def wall_surface(twin: Twin):
     grid.cell_data["rpi"] = np.nan_to_num(f["rpi"])
     grid.cell_data["strength_MPa"] = np.nan_to_num(f["strength_MPa"])
     wall = grid.extract_cells(np.flatnonzero(f["wall"]))
-    surf = wall.extract_surface().triangulate().cell_data_to_point_data()
+    surf = wall.extract_surface(algorithm="dataset_surface").triangulate().cell_data_to_point_data()
     return surf
 
 
