@@ -233,13 +233,15 @@ def _jsonable(x):
 
 def wall_surface(twin: Twin):
     """The deformed (systolic) wall as a triangulated pyvista surface with point data
-    ``stress_MPa`` (first principal), ``rpi``, ``strength_MPa`` for the report."""
+    ``stress_MPa`` (first principal, clipped to the range of the scored wall, i.e. outside
+    the end zones), ``rpi``, ``strength_MPa`` for the report (cell values averaged to points)."""
     import pyvista as pv
 
     grid = pv.from_meshio(twin.result.to_meshio(fields=[{} for _ in twin.mesh.blocks]))
     grid.points = twin.result.deformed_points
     f = twin.fields
-    grid.cell_data["stress_MPa"] = f["stress_p1_MPa"]
+    scored = f["stress_p1_MPa"][f["scored"]]  # clamped end zones would stretch the colours
+    grid.cell_data["stress_MPa"] = np.clip(f["stress_p1_MPa"], scored.min(), scored.max())
     grid.cell_data["rpi"] = np.nan_to_num(f["rpi"])
     grid.cell_data["strength_MPa"] = np.nan_to_num(f["strength_MPa"])
     wall = grid.extract_cells(np.flatnonzero(f["wall"]))
