@@ -17,20 +17,21 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from biomech.aaa.indices import diameter_rule, rred_mm
 from biomech.aaa.patient import require_family_history, require_sex
-from biomech.aaa.twin import Mechanics, build_aaa_model, wall_fields
+from biomech.aaa.twin import Mechanics, build_aaa_model, cell_centroids, wall_fields
 from biomech.aaa.zero_pressure import with_reference, zero_pressure_geometry
 from biomech.errors import CaseError, ConvergenceError
 from biomech.units import parse_quantity
 
-__all__ = ["AAACase", "parse_pressure_mmHg", "run_aaa", "solve_twin", "Twin"]
+__all__ = ["AAACase", "Twin", "parse_pressure_mmHg", "run_aaa", "solve_twin"]
 
 MMHG_TO_MPA = parse_quantity("1 mmHg", "pressure")  # 133.322 Pa
 IMAGING_PRESSURES = ("diastolic", "mean", "systolic")
@@ -124,14 +125,21 @@ class Twin:
     timings: dict[str, float]
 
 
-def _end_distance(mesh, points: np.ndarray) -> np.ndarray:
-    """Distance (mm) from each cell centroid to the nearest node of a cut end face."""
+def _distance_to_faces(mesh, points: np.ndarray, names: list[str]) -> np.ndarray:
+    """Distance (mm) from each cell centroid to the nearest node of the face sets ``names``
+    (inf when none exists), at node positions ``points``."""
     from scipy.spatial import cKDTree
 
-    ends = [n for n in mesh.face_sets if n == "inlet" or n.startswith("outlet")]
-    nodes = np.unique(np.concatenate([np.ravel(c) for n in ends for c in mesh.face_sets[n].values()]))
-    cen = np.concatenate([points[b.conn].mean(axis=1) for b in mesh.blocks])
-    return cKDTree(points[nodes]).query(cen)[0]
+    names = [n for n in names if n in mesh.face_sets]
+    if not names:
+        return np.full(mesh.n_cells, np.inf)
+    nodes = np.unique(np.concatenate([np.ravel(c) for n in names
+                                      for c in mesh.face_sets[n].values()]))
+    return cKDTree(points[nodes]).query(cell_centroids(points, mesh))[0]
+
+
+def _cut_ends(mesh) -> list[str]:
+    return [n for n in mesh.face_sets if n == "inlet" or n.startswith("outlet")]
 
 
 def solve_twin(mesh, case: AAACase, *, neck_diameter_mm: float, mechanics: Mechanics | None = None,
@@ -154,8 +162,9 @@ def solve_twin(mesh, case: AAACase, *, neck_diameter_mm: float, mechanics: Mecha
     t2 = time.perf_counter()
     fields = wall_fields(result, neck_diameter_mm=neck_diameter_mm, sex=case.sex,
                          family_history=case.family_history, strength_factor=strength_factor,
-                         stress_scale=stress_scale, exclude=_end_distance(
-                             result.model.mesh, result.deformed_points) < case.end_exclusion_mm)
+                         stress_scale=stress_scale, exclude=_distance_to_faces(
+                             result.model.mesh, result.deformed_points,
+                             _cut_ends(result.model.mesh)) < case.end_exclusion_mm)
     timings = {"zero_pressure_s": t1 - t0, "systolic_s": t2 - t1,
                "fields_s": time.perf_counter() - t2}
     return Twin(result.model.mesh, zp, result, fields, timings)
@@ -175,23 +184,13 @@ def _measure(inp, mesh=None) -> dict[str, Any]:
         raise CaseError(f"{inp.source}: a volume mesh needs cell data 'local_diameter_mm' (and "
                         "'ilt_thickness') for the strength model; build it with `biomech mesh`")
     d = np.concatenate(m.cell_data["local_diameter_mm"])
-    inlet = _distance_to(m, "inlet")
+    inlet = _distance_to_faces(m, m.points, ["inlet"])
     neck = float(np.median(d[inlet < 15.0])) if (inlet < 15.0).any() else float(d.min())
     k = int(np.argmax(d))
-    cen = np.concatenate([m.points[b.conn].mean(axis=1) for b in m.blocks])
+    cen = cell_centroids(m.points, m)
     return {"diameter_method": "cell data local_diameter_mm of the volume mesh",
             "max_diameter_mm": float(d[k]), "max_diameter_at": cen[k].tolist(),
             "neck_diameter_mm": neck, "aneurysm_found": bool(d[k] > 1.2 * neck)}
-
-
-def _distance_to(mesh, face: str) -> np.ndarray:
-    from scipy.spatial import cKDTree
-
-    if face not in mesh.face_sets:
-        return np.full(mesh.n_cells, np.inf)
-    nodes = np.unique(np.concatenate([np.ravel(c) for c in mesh.face_sets[face].values()]))
-    cen = np.concatenate([mesh.points[b.conn].mean(axis=1) for b in mesh.blocks])
-    return cKDTree(mesh.points[nodes]).query(cen)[0]
 
 
 # --- outputs -----------------------------------------------------------------------------
@@ -259,8 +258,7 @@ def centerline_profile(meas: dict, twin: Twin) -> dict | None:
         return None
     pts = np.asarray(prof["points"], dtype=float)
     imaged = twin.zero_pressure.reference + twin.zero_pressure.displacement
-    ref = np.concatenate([imaged[b.conn].mean(axis=1) for b in twin.mesh.blocks])
-    nearest = cKDTree(pts).query(ref)[1]
+    nearest = cKDTree(pts).query(cell_centroids(imaged, twin.mesh))[1]
     scored = twin.fields["scored"]
     stress = np.full(len(pts), np.nan)
     rpi = np.full(len(pts), np.nan)

@@ -22,12 +22,13 @@ from biomech.aaa.strength import strength_extrapolation_flags, vande_geest_stren
 from biomech.errors import CaseError
 
 __all__ = [
-    "Mechanics",
     "ILT_C_KPA",
     "WALL_DEFAULTS",
-    "ilt_layered_mesh",
+    "Mechanics",
     "build_aaa_model",
+    "ilt_layered_mesh",
     "wall_fields",
+    "cell_centroids",
 ]
 
 WALL_DEFAULTS: dict[str, dict[str, float]] = {
@@ -198,7 +199,7 @@ def wall_fields(result, *, neck_diameter_mm: float, sex: str, family_history: bo
                         "reduce the end exclusion")
     ids = np.flatnonzero(scored)
     idx = rupture_indices(p1[scored], full["strength_MPa"][scored], volumes[scored])
-    centroids = _centroids(result.deformed_points, mesh)
+    centroids = cell_centroids(result.deformed_points, mesh)
     k_vm = int(np.argmax(vm[scored]))
     k_rpi = idx["pwri_element"]
     return {
@@ -227,5 +228,6 @@ def wall_fields(result, *, neck_diameter_mm: float, sex: str, family_history: bo
     }
 
 
-def _centroids(points: np.ndarray, mesh) -> np.ndarray:
+def cell_centroids(points: np.ndarray, mesh) -> np.ndarray:
+    """Centroid (mm) of every cell, blocks in order, at node positions ``points`` (n, 3)."""
     return np.concatenate([points[b.conn].mean(axis=1) for b in mesh.blocks])

@@ -15,8 +15,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from biomech.errors import ConvergenceError
 from biomech.fem.linear import make_linear_solver
 from biomech.fem.newton import NewtonOptions, solve_incremental
 
-__all__ = ["ZeroPressureResult", "zero_pressure_geometry", "with_reference"]
+__all__ = ["ZeroPressureResult", "with_reference", "zero_pressure_geometry"]
 
 
 @dataclass
