@@ -9,7 +9,7 @@ Units: mm, MPa.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.integrate import quad
@@ -94,3 +94,25 @@ def unloaded_tube_radii(a: float, b: float, P: float, dW: DW) -> tuple[float, fl
 
     A = brentq(mismatch, 0.2 * a, a, xtol=1e-14)
     return A, float(np.sqrt(b * b - a * a + A * A))
+
+
+def cantilever_tip_load(alpha: float) -> tuple[float, float, float]:
+    """Large-deflection (elastica) cantilever with a dead tip load P ⟂ the undeformed axis,
+    ``alpha = P L² / (E I)``: tip position (x/L along the axis, y/L deflection) and tip
+    rotation (rad). Bisshopp & Drucker, Q Appl Math 3:272 (1945):
+    √α = K(k) − F(ψ₀, k), k² = (1 + sin φ₀)/2, sin ψ₀ = 1/(k√2);
+    x/L = √(2 sin φ₀ / α); y/L = 1 − (2/√α)(E(k) − E(ψ₀, k))."""
+    from scipy.optimize import brentq
+    from scipy.special import ellipe, ellipeinc, ellipk, ellipkinc
+
+    def gap(phi0: float) -> float:
+        m = 0.5 * (1.0 + np.sin(phi0))
+        psi0 = np.arcsin(1.0 / np.sqrt(2.0 * m))
+        return ellipk(m) - ellipkinc(psi0, m) - np.sqrt(alpha)
+
+    phi0 = brentq(gap, 1e-12, 0.5 * np.pi - 1e-12, xtol=1e-15)
+    m = 0.5 * (1.0 + np.sin(phi0))
+    psi0 = np.arcsin(1.0 / np.sqrt(2.0 * m))
+    y = 1.0 - 2.0 / np.sqrt(alpha) * (ellipe(m) - ellipeinc(psi0, m))
+    x = np.sqrt(2.0 * np.sin(phi0) / alpha)
+    return float(x), float(y), float(phi0)

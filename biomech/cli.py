@@ -1,5 +1,6 @@
 """Command line: ``biomech solve CASE.toml --out DIR``, ``biomech demo``, ``biomech bench``,
-``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``, ``biomech aaa INPUT ...``."""
+``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``, ``biomech aaa INPUT ...``,
+``biomech stent bench CATALOGUE --device NAME --to D --out DIR``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     mh.add_argument("--json", action="store_true", help="print the report as one JSON object")
     _input_options(mh)
     _aaa_parser(sub)
+    from biomech.stent import cli as stent_cli
+
+    stent_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "solve":
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             return _mesh(args)
         if args.command == "aaa":
             return _aaa(args)
+        if args.command == "stent":
+            return stent_cli.run(args)
         if args.command == "bench":
             from biomech.bench import run_bench
 
@@ -191,7 +197,7 @@ def _aaa(args) -> int:
     if args.sex is None:
         raise CaseError("--sex male|female is required: the strength model and the diameter "
                         "rule depend on it; it is not guessed")
-    length = lambda v, k: parse_quantity(v, "length", key=k)  # noqa: E731
+    length = lambda v, k: parse_quantity(v, "length", key=k)
     case = AAACase(
         input=args.input, outer=args.outer,
         systolic_mmHg=parse_pressure_mmHg(args.systolic, "--systolic"),

@@ -1,0 +1,298 @@
+"""3-D co-rotational beam element: kinematics, section integration, force and tangent kernels.
+
+Formulation: Battini & Pacoste, Comput Methods Appl Mech Eng 191:1755 (2002) — each
+2-node element carries a rigid frame that follows it (axis through the nodes, twist from
+the mean of the nodal triads); relative to that frame the element is a small-strain
+Euler–Bernoulli beam with local variables ``p_l = [ū, θ̄₁, θ̄₂]`` (elongation, nodal
+rotation vectors). Global variables per node: position and a rotation matrix updated
+multiplicatively by spatial spins (``R ← exp(Δw) R``), so large rotations are exact.
+
+Local response: a fibre section — the normal stress of a 1-D law (elastic or superelastic
+nitinol, :mod:`biomech.structures.uniaxial`) integrated over section points at Gauss
+points along the element; torsion elastic (G J). The internal force is ``f = Bᵀ f_l``;
+the tangent is ``Bᵀ K_l B`` plus the geometric part ``∂(Bᵀ)/∂p · f_l`` taken by forward
+differences of the (closed-form) B at fixed ``f_l`` (verified against differences of f).
+Units: mm, N, MPa, N·mm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from biomech.structures.laws import law_stress
+
+GAUSS_ALONG = 3  # Gauss points along each element (2 integrate a linear-elastic beam exactly)
+_FD_STEP = 1e-7  # forward-difference step of the geometric tangent (mm and rad)
+
+
+# --- small dense algebra (loops: numba's @ calls BLAS, whose overhead dominates 3×3 work) --
+
+
+@njit(cache=True)
+def _mm(A, B):
+    """A @ B for small matrices."""
+    n, k = A.shape
+    m = B.shape[1]
+    C = np.zeros((n, m))
+    for i in range(n):
+        for p in range(k):
+            a = A[i, p]
+            if a != 0.0:
+                for j in range(m):
+                    C[i, j] += a * B[p, j]
+    return C
+
+
+@njit(cache=True)
+def _mv(A, v):
+    """A @ v for a small matrix."""
+    out = np.zeros(A.shape[0])
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            out[i] += A[i, j] * v[j]
+    return out
+
+
+@njit(cache=True)
+def _mtv(A, v):
+    """Aᵀ @ v for a small matrix."""
+    out = np.zeros(A.shape[1])
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            out[j] += A[i, j] * v[i]
+    return out
+
+
+# --- rotations ------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def skew(v):
+    """Skew-symmetric matrix of v (skew(v) @ a = v × a)."""
+    return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+
+
+@njit(cache=True)
+def rotation_matrix(theta):
+    """Rodrigues: the rotation matrix of a rotation vector (rad)."""
+    a = np.sqrt(theta[0] ** 2 + theta[1] ** 2 + theta[2] ** 2)
+    S = skew(theta)
+    if a < 1e-8:
+        return np.eye(3) + S + 0.5 * _mm(S, S)
+    return np.eye(3) + (np.sin(a) / a) * S + ((1.0 - np.cos(a)) / (a * a)) * _mm(S, S)
+
+
+@njit(cache=True)
+def rotation_vector(R):
+    """Logarithm of a rotation matrix (rotation vector, rad, |θ| ≤ π), via the quaternion."""
+    tr = R[0, 0] + R[1, 1] + R[2, 2]
+    q = np.empty(4)  # w, x, y, z (Spurrier: pick the largest component first)
+    m = max(tr, R[0, 0], R[1, 1], R[2, 2])
+    if m == tr:
+        q[0] = 0.5 * np.sqrt(1.0 + tr)
+        q[1] = (R[2, 1] - R[1, 2]) / (4.0 * q[0])
+        q[2] = (R[0, 2] - R[2, 0]) / (4.0 * q[0])
+        q[3] = (R[1, 0] - R[0, 1]) / (4.0 * q[0])
+    else:
+        i = 0 if m == R[0, 0] else (1 if m == R[1, 1] else 2)
+        j, k = (i + 1) % 3, (i + 2) % 3
+        qi = 0.5 * np.sqrt(1.0 + 2.0 * R[i, i] - tr)
+        q[1 + i] = qi
+        q[0] = (R[k, j] - R[j, k]) / (4.0 * qi)
+        q[1 + j] = (R[j, i] + R[i, j]) / (4.0 * qi)
+        q[1 + k] = (R[k, i] + R[i, k]) / (4.0 * qi)
+    if q[0] < 0.0:
+        q = -q
+    s = np.sqrt(q[1] ** 2 + q[2] ** 2 + q[3] ** 2)
+    if s < 1e-12:
+        return 2.0 * q[1:]
+    return (2.0 * np.arctan2(s, q[0]) / s) * q[1:]
+
+
+@njit(cache=True)
+def ts_inverse(theta):
+    """Inverse of the tangent operator T_s(θ) (δθ = T_s⁻¹ δw for a left spin δw)."""
+    a = np.sqrt(theta[0] ** 2 + theta[1] ** 2 + theta[2] ** 2)
+    if a < 1e-6:
+        return np.eye(3) - 0.5 * skew(theta) + _mm(skew(theta), skew(theta)) / 12.0
+    e = theta / a
+    h = 0.5 * a / np.tan(0.5 * a)
+    return h * np.eye(3) + (1.0 - h) * np.outer(e, e) - 0.5 * skew(theta)
+
+
+# --- element kinematics ---------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _frame(x1, x2, R1, R2, R0):
+    """Co-rotated frame R_r, current length and the local y-vectors of the nodal triads."""
+    d = x2 - x1
+    ln = np.sqrt(d @ d)
+    r1 = d / ln
+    y0 = np.ascontiguousarray(R0[:, 1])
+    q1 = _mv(R1, y0)
+    q2 = _mv(R2, y0)
+    q = 0.5 * (q1 + q2)
+    r3 = np.cross(r1, q)
+    r3 = r3 / np.sqrt(r3 @ r3)
+    r2 = np.cross(r3, r1)
+    Rr = np.empty((3, 3))
+    Rr[:, 0] = r1
+    Rr[:, 1] = r2
+    Rr[:, 2] = r3
+    return Rr, ln, _mtv(Rr, q1), _mtv(Rr, q2), _mtv(Rr, q)
+
+
+@njit(cache=True)
+def local_deformation(x1, x2, R1, R2, R0, l0):
+    """Local variables p_l = [ū, θ̄₁ (3), θ̄₂ (3)] (mm, rad) of one element."""
+    Rr, ln, _, _, _ = _frame(x1, x2, R1, R2, R0)
+    p = np.empty(7)
+    p[0] = ln - l0
+    p[1:4] = rotation_vector(_mm(_mm(Rr.T, R1), R0))
+    p[4:7] = rotation_vector(_mm(_mm(Rr.T, R2), R0))
+    return p
+
+
+@njit(cache=True)
+def b_matrix(x1, x2, R1, R2, R0, l0):
+    """B (7 × 12): δp_l = B δp_g, δp_g = [δu₁, δw₁, δu₂, δw₂] in global components (spins)."""
+    Rr, ln, q1, q2, q = _frame(x1, x2, R1, R2, R0)
+    th1 = rotation_vector(_mm(_mm(Rr.T, R1), R0))
+    th2 = rotation_vector(_mm(_mm(Rr.T, R2), R0))
+    eta = q[0] / q[1]
+    G = np.zeros((3, 12))  # spin of the co-rotated frame, local components, from local δp_g
+    G[0, 2], G[0, 3], G[0, 4] = eta / ln, 0.5 * q1[1] / q[1], -0.5 * q1[0] / q[1]
+    G[0, 8], G[0, 9], G[0, 10] = -eta / ln, 0.5 * q2[1] / q[1], -0.5 * q2[0] / q[1]
+    G[1, 2], G[1, 8] = 1.0 / ln, -1.0 / ln
+    G[2, 1], G[2, 7] = -1.0 / ln, 1.0 / ln
+    B = np.zeros((7, 12))
+    for c in range(3):
+        B[0, c] = -Rr[c, 0]
+        B[0, 6 + c] = Rr[c, 0]
+    # P Eᵀ: local spins of the nodal triads relative to the frame, from global δp_g
+    PE = np.zeros((6, 12))
+    for b in range(4):
+        Gb = _mm(G[:, 3 * b:3 * b + 3], Rr.T)
+        for i in range(3):
+            for j in range(3):
+                PE[i, 3 * b + j] = -Gb[i, j]
+                PE[3 + i, 3 * b + j] = -Gb[i, j]
+    for i in range(3):
+        for j in range(3):
+            PE[i, 3 + j] += Rr[j, i]
+            PE[3 + i, 9 + j] += Rr[j, i]
+    B[1:4, :] = _mm(ts_inverse(th1), PE[0:3, :])
+    B[4:7, :] = _mm(ts_inverse(th2), PE[3:6, :])
+    return B
+
+
+# --- local response (fibre section) ---------------------------------------------------------
+
+
+@njit(cache=True)
+def _gauss_01(n):
+    """Gauss–Legendre points and weights on [0, 1] (n = 2 or 3)."""
+    if n == 2:
+        a = 0.5 / np.sqrt(3.0)
+        return np.array([0.5 - a, 0.5 + a]), np.array([0.5, 0.5])
+    a = 0.5 * np.sqrt(0.6)
+    return np.array([0.5 - a, 0.5, 0.5 + a]), np.array([5.0, 8.0, 5.0]) / 18.0
+
+
+@njit(cache=True)
+def local_response(p, l0, spts, GJ, law, params, state_old, state_new):
+    """Local force f_l (7) and tangent K_l (7×7) of the fibre section.
+
+    ``spts`` (nsp, 3): section points (y, z, area weight mm²), y = thickness direction;
+    ``state_old/new`` (GAUSS_ALONG, nsp): the law's history variable (committed / trial).
+    Strain ε = ū/l₀ − y κ_z + z κ_y with Hermite curvatures of the end rotations.
+    """
+    f = np.zeros(7)
+    K = np.zeros((7, 7))
+    xs, ws = _gauss_01(GAUSS_ALONG)
+    a = np.zeros(7)  # ∂ε/∂p_l at one fibre
+    for g in range(GAUSS_ALONG):
+        s = xs[g]
+        n1 = (-4.0 + 6.0 * s) / l0  # Hermite second derivatives (rotation shape functions)
+        n2 = (-2.0 + 6.0 * s) / l0
+        kz = p[3] * n1 + p[6] * n2
+        ky = p[2] * n1 + p[5] * n2
+        for k in range(spts.shape[0]):
+            y, z, wA = spts[k, 0], spts[k, 1], spts[k, 2]
+            eps = p[0] / l0 - y * kz + z * ky
+            sig, tan, st = law_stress(law, eps, state_old[g, k], params)
+            state_new[g, k] = st
+            a[:] = 0.0
+            a[0] = 1.0 / l0
+            a[3], a[6] = -y * n1, -y * n2
+            a[2], a[5] = z * n1, z * n2
+            w = wA * ws[g] * l0
+            for i in range(7):
+                f[i] += w * sig * a[i]
+                for j in range(7):
+                    K[i, j] += w * tan * a[i] * a[j]
+    torque = GJ * (p[4] - p[1]) / l0
+    f[1] -= torque
+    f[4] += torque
+    kt = GJ / l0
+    K[1, 1] += kt
+    K[4, 4] += kt
+    K[1, 4] -= kt
+    K[4, 1] -= kt
+    return f, K
+
+
+# --- element force and tangent --------------------------------------------------------------
+
+
+@njit(cache=True)
+def _perturbed(x1, x2, R1, R2, k, h):
+    """Node data with global DOF k (0..11: u₁, w₁, u₂, w₂) perturbed by h (spin for w)."""
+    y1, y2, S1, S2 = x1.copy(), x2.copy(), R1, R2
+    blk, c = k // 3, k % 3
+    e = np.zeros(3)
+    e[c] = h
+    if blk == 0:
+        y1[c] += h
+    elif blk == 1:
+        S1 = _mm(rotation_matrix(e), R1)
+    elif blk == 2:
+        y2[c] += h
+    else:
+        S2 = _mm(rotation_matrix(e), R2)
+    return y1, y2, S1, S2
+
+
+@njit(cache=True)
+def element_force_tangent(x1, x2, R1, R2, R0, l0, spts, GJ, law, params, state_old, state_new):
+    """Internal force (12) and tangent (12×12) of one element in global components."""
+    p = local_deformation(x1, x2, R1, R2, R0, l0)
+    fl, Kl = local_response(p, l0, spts, GJ, law, params, state_old, state_new)
+    B = b_matrix(x1, x2, R1, R2, R0, l0)
+    fg = _mtv(B, fl)
+    Kg = _mm(_mm(B.T, Kl), B)
+    h = _FD_STEP * max(1.0, l0)
+    for k in range(12):  # forward differences: error O(h) ≈ 1e-7 relative, ample for Newton
+        hk = h if (k // 3) % 2 == 0 else _FD_STEP
+        a1, a2, S1, S2 = _perturbed(x1, x2, R1, R2, k, hk)
+        Bp = b_matrix(a1, a2, S1, S2, R0, l0)
+        Kg[:, k] += _mtv(Bp - B, fl) / hk
+    return fg, Kg
+
+
+@njit(cache=True, parallel=True)
+def assemble_elements(x, R, beams, R0, l0, spts, GJ, law, params, state_old, state_new):
+    """Element forces (m, 12) and tangents (m, 12, 12) for all beams (x: current positions,
+    R: nodal rotation matrices (n, 3, 3), R0: initial element frames (m, 3, 3))."""
+    m = beams.shape[0]
+    F = np.empty((m, 12))
+    K = np.empty((m, 12, 12))
+    for e in prange(m):
+        a, b = beams[e, 0], beams[e, 1]
+        f, k = element_force_tangent(x[a], x[b], R[a], R[b], R0[e], l0[e], spts[e], GJ[e],
+                                     law, params, state_old[e], state_new[e])
+        F[e] = f
+        K[e] = k
+    return F, K

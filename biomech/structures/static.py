@@ -1,0 +1,206 @@
+"""Static equilibrium of a beam network with contact: Newton on the manifold of nodal
+rotations, optional exact removal of the 6 rigid-body modes (Lagrange multipliers),
+augmented-Lagrangian contact, adaptive sub-stepping of any loading parameter.
+
+The residual is ``f_int(x, R) + Σ f_contact(x) − λ f_ext``; Newton's increment moves
+translations additively and rotations by ``R ← exp(Δw) R``, the same map under which the
+tangent was formed, so convergence is quadratic. Forces in N, moments in N·mm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from biomech.errors import ConvergenceError
+from biomech.structures.beams import BeamModel, BeamState
+
+
+@dataclass
+class SolveOptions:
+    """Newton and contact tolerances (residual relative to the force scale)."""
+
+    max_iterations: int = 30
+    rtol: float = 1e-9
+    atol: float = 1e-10
+    penetration_tol: float = 1e-3  # mm
+    max_augmentations: int = 12
+    max_cutbacks: int = 10
+
+
+@dataclass
+class EquilibriumInfo:
+    iterations: int
+    augmentations: int
+    residual: float
+    penetration_mm: float
+
+
+def rigid_mode_rows(x: np.ndarray, n_dof: int) -> sp.csr_matrix:
+    """6 × n_dof constraint rows: zero mean translation and zero mean rotation of the nodes
+    (translational DOFs only). Unbiased for self-equilibrated loads (reactions vanish)."""
+    n = len(x)
+    c = x - x.mean(axis=0)
+    scale = np.sqrt(np.mean(np.sum(c * c, axis=1))) or 1.0
+    rows, cols, vals = [], [], []
+    for k in range(3):
+        rows.append(np.full(n, k))
+        cols.append(6 * np.arange(n) + k)
+        vals.append(np.ones(n))
+    for k in range(3):  # u · (e_k × c) summed
+        e = np.zeros(3)
+        e[k] = 1.0
+        t = np.cross(e, c) / scale
+        for j in range(3):
+            rows.append(np.full(n, 3 + k))
+            cols.append(6 * np.arange(n) + j)
+            vals.append(t[:, j])
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(6, n_dof))
+
+
+class Equilibrium:
+    """Newton solver for one configuration of loads and contacts (see module docstring)."""
+
+    def __init__(self, model: BeamModel, contacts: Sequence = (), *,
+                 fixed: np.ndarray | None = None, rigid_modes: bool = False,
+                 options: SolveOptions | None = None) -> None:
+        self.model = model
+        self.contacts = list(contacts)
+        self.fixed = np.zeros(0, np.int64) if fixed is None else np.asarray(fixed, np.int64)
+        self.rigid_modes = rigid_modes
+        self.opt = options or SolveOptions()
+
+    def residual(self, state: BeamState, f_ext: np.ndarray | None):
+        """Residual, tangent and trial history at ``state``."""
+        f, K, trial = self.model.forces(state)
+        for c in self.contacts:
+            fc, Kc = c.forces(state.x, self.model.n_dof)
+            f = f + fc
+            K = K + Kc
+        if f_ext is not None:
+            f = f - f_ext
+        return f, K.tocsr(), trial
+
+    def _solve_linear(self, K: sp.csr_matrix, r: np.ndarray, C) -> tuple[np.ndarray, np.ndarray]:
+        n = K.shape[0]
+        keep = np.ones(n, bool)
+        keep[self.fixed] = False
+        if C is None:
+            A, b = K, -r
+        else:
+            A = sp.bmat([[K, C.T], [C, None]], format="csc")
+            b = np.concatenate([-r, np.zeros(C.shape[0])])
+            keep = np.concatenate([keep, np.ones(C.shape[0], bool)])
+        idx = np.flatnonzero(keep)
+        A = sp.csc_matrix(A)[idx][:, idx]
+        sol = np.zeros(A.shape[0] + (~keep).sum())
+        try:
+            sol[idx] = spla.splu(A).solve(b[idx])
+        except RuntimeError as exc:  # exactly singular: an unconstrained mechanism
+            raise ConvergenceError(f"beam network: singular tangent ({exc}); is the device "
+                                   "free to drift (no contact, no constraint)?") from None
+        return sol[:n], sol[n:]
+
+    def _free_residual(self, r: np.ndarray, C) -> np.ndarray:
+        r = r.copy()
+        r[self.fixed] = 0.0
+        if C is not None:  # remove the part the rigid-mode multipliers balance
+            CC = (C @ C.T).toarray()
+            r -= C.T @ np.linalg.solve(CC, C @ r)
+        return r
+
+    def solve(self, state: BeamState, f_ext: np.ndarray | None = None) -> tuple[BeamState, EquilibriumInfo]:
+        """Equilibrium from ``state`` (committed history); returns the new committed state."""
+        its = aug = 0
+        while True:
+            state, n, res = self._newton(state, f_ext)
+            its += n
+            pen = max((c.augment(state.x) for c in self.contacts), default=0.0)
+            if pen <= self.opt.penetration_tol:
+                break
+            aug += 1
+            if aug > self.opt.max_augmentations:
+                raise ConvergenceError(f"contact: penetration {pen:.2e} mm after {aug - 1} "
+                                       "augmentations (tolerance "
+                                       f"{self.opt.penetration_tol:g} mm)")
+        return state, EquilibriumInfo(its, aug, res, pen)
+
+    def _newton(self, state: BeamState, f_ext) -> tuple[BeamState, int, float]:
+        C = rigid_mode_rows(state.x, self.model.n_dof) if self.rigid_modes else None
+        committed = state.history
+        r, K, trial = self.residual(state, f_ext)
+        rf = self._free_residual(r, C)
+        f_int, _, _ = self.model.forces(state)
+        scale = max(np.abs(f_int).max(), np.abs(rf).max(),
+                    0.0 if f_ext is None else np.abs(f_ext).max(), 1e-12)
+        err = np.abs(rf).max()
+        for it in range(1, self.opt.max_iterations + 1):
+            du, _ = self._solve_linear(K, r, C)
+            state, r, K, trial, rf = self._line_search(state, committed, du, f_ext, C, rf)
+            err = np.abs(rf).max()
+            if not np.isfinite(err):
+                raise ConvergenceError("beam network: non-finite residual")
+            if err <= self.opt.rtol * scale + self.opt.atol:
+                return BeamState(state.x, state.R, trial), it, float(err)
+        raise ConvergenceError(f"beam network: Newton did not converge in "
+                               f"{self.opt.max_iterations} iterations (residual {err:.3e} N, "
+                               f"scale {scale:.3e} N)")
+
+    def _line_search(self, state, committed, du, f_ext, C, r0):
+        """Backtrack the Newton step on the energy norm |du · r(u + s du)| (the residual norm
+        itself may grow in a good co-rotational step: a transverse step first stretches)."""
+        g0 = abs(du @ r0)
+        best = None
+        step = 1.0
+        for _ in range(6):
+            trial_state = self.model.moved(BeamState(state.x, state.R, committed), step * du)
+            r, K, trial = self.residual(trial_state, f_ext)
+            rf = self._free_residual(r, C)
+            g = abs(du @ rf)
+            if best is None or g < best[0]:
+                best = (g, trial_state, r, K, trial, rf)
+            if g <= 0.9 * g0:
+                break
+            step *= 0.5
+        return best[1:]
+
+def follow_path(step: Callable[[float], None], solve: Callable[[], object], start: float,
+                stop: float, n_steps: int, *, max_cutbacks: int = 10,
+                on_step: Callable[[float, object], None] | None = None,
+                snapshot: Callable[[], object] | None = None,
+                restore: Callable[[object], None] | None = None) -> None:
+    """Drive a parameter from ``start`` to ``stop`` in ``n_steps`` equal steps, halving a
+    step that fails (``ConvergenceError``) up to ``max_cutbacks`` times; ``step(value)`` sets
+    the parameter, ``solve()`` finds equilibrium, ``on_step`` records each converged value."""
+    value = start
+    target_h = (stop - start) / n_steps
+    h = target_h
+    cuts = 0
+    while (stop - value) * np.sign(target_h) > 1e-9 * abs(stop - start):
+        h = np.sign(target_h) * min(abs(h), abs(stop - value))
+        if abs(h) < 1e-9 * abs(stop - start):
+            raise ConvergenceError(f"load path stalled at {value:.6g} (step {h:.3g}) on the way "
+                                   f"from {start:.6g} to {stop:.6g}")
+        saved = snapshot() if snapshot else None
+        try:
+            step(value + h)
+            out = solve()
+        except ConvergenceError:
+            if restore:
+                restore(saved)
+            cuts += 1
+            if cuts > max_cutbacks:
+                raise
+            h *= 0.5
+            continue
+        value += h
+        if on_step:
+            on_step(value, out)
+        if cuts == 0:
+            h = min(abs(2 * h), abs(target_h)) * np.sign(target_h)
+        cuts = 0

@@ -1,0 +1,150 @@
+"""Co-rotational beam: kinematics, tangent, and large-deflection closed forms."""
+
+import numpy as np
+import pytest
+
+from biomech.analytic import cantilever_tip_load
+from biomech.structures.beams import BeamModel, section_points, torsion_constant
+from biomech.structures.corotational import (
+    _perturbed,
+    b_matrix,
+    element_force_tangent,
+    local_deformation,
+    rotation_matrix,
+    rotation_vector,
+)
+from biomech.structures.static import Equilibrium, follow_path
+
+E = 200e3
+
+
+def _element(rng):
+    X2 = np.array([3.0, 0.5, 0.2])
+    l0 = np.linalg.norm(X2)
+    e1 = X2 / l0
+    y = np.cross(e1, [0, 0, 1.0])
+    y /= np.linalg.norm(y)
+    R0 = np.column_stack([e1, y, np.cross(e1, y)])
+    x1 = rng.normal(size=3) * 0.3
+    x2 = X2 + rng.normal(size=3) * 0.3
+    R1 = rotation_matrix(rng.normal(size=3) * 0.8)
+    R2 = rotation_matrix(rng.normal(size=3) * 0.2) @ R1
+    return x1, x2, R1, R2, R0, l0
+
+
+@pytest.mark.parametrize("angle", [1e-9, 0.3, 2.0, 3.1])
+def test_rotation_log_inverts_exp(angle):
+    th = np.random.default_rng(0).normal(size=3)
+    th *= angle / np.linalg.norm(th)
+    assert np.allclose(rotation_vector(rotation_matrix(th)), th, atol=1e-12)
+
+
+def test_b_matrix_matches_differences_of_the_local_deformation():
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        x1, x2, R1, R2, R0, l0 = _element(rng)
+        B = b_matrix(x1, x2, R1, R2, R0, l0)
+        h = 1e-6
+        for k in range(12):
+            dp = (local_deformation(*_perturbed(x1, x2, R1, R2, k, h), R0, l0)
+                  - local_deformation(*_perturbed(x1, x2, R1, R2, k, -h), R0, l0)) / (2 * h)
+            assert np.allclose(B[:, k], dp, atol=1e-8)
+
+
+@pytest.mark.parametrize("law", ["linear-elastic", "nitinol"])
+def test_tangent_matches_differences_of_the_internal_force(law):
+    rng = np.random.default_rng(2)
+    x1, x2, R1, R2, R0, l0 = _element(rng)
+    m = BeamModel(np.array([[0, 0, 0.0], [3.0, 0.5, 0.2]]), np.array([[0, 1]]),
+                  np.array([R0[:, 1]]), [0], [0.4], [0.3],
+                  {"model": "linear-elastic", "E": 50e3, "nu": 0.3} if law == "linear-elastic"
+                  else {"model": "nitinol"})
+    old = np.zeros((3, m.spts.shape[1]))
+    if law == "nitinol":  # a committed state inside the hysteresis loop
+        old[:] = 0.3
+    new = old.copy()
+
+    def force(*cfg):
+        return element_force_tangent(*cfg, R0, l0, m.spts[0], m.GJ[0], m.law, m.params, old, new)
+
+    x2 = x1 + (x2 - x1) * 0.99 * l0 / np.linalg.norm(x2 - x1)  # modest axial strain
+    _f, K = force(x1, x2, R1, R2)
+    h = 1e-6
+    Kfd = np.column_stack([(force(*_perturbed(x1, x2, R1, R2, k, h))[0]
+                            - force(*_perturbed(x1, x2, R1, R2, k, -h))[0]) / (2 * h)
+                           for k in range(12)])
+    assert np.abs(K - Kfd).max() < 1e-5 * np.abs(K).max()
+
+
+def _cantilever(n_el=20, L=100.0, w=2.0, t=1.0):
+    nodes = np.column_stack([np.linspace(0, L, n_el + 1), np.zeros(n_el + 1), np.zeros(n_el + 1)])
+    beams = np.column_stack([np.arange(n_el), np.arange(1, n_el + 1)])
+    m = BeamModel(nodes, beams, np.tile([0, 0, 1.0], (n_el, 1)), np.zeros(n_el, int),
+                  np.full(n_el, w), np.full(n_el, t), {"model": "linear-elastic", "E": E, "nu": 0.3})
+    return m, t * w**3 / 12
+
+
+def _load(m, f_end, steps):
+    eq = Equilibrium(m, fixed=np.arange(6))
+    box = {"s": m.initial_state(), "lam": 0.0}
+    follow_path(lambda v: box.__setitem__("lam", v),
+                lambda: box.__setitem__("s", eq.solve(box["s"], f_end * box["lam"])[0]), 0.0, 1.0, steps)
+    return box["s"]
+
+
+def test_small_tip_load_matches_euler_bernoulli():
+    m, I = _cantilever(n_el=4)
+    P = 1e-3 * E * I / 100.0**2
+    f = np.zeros(m.n_dof)
+    f[-5] = P
+    s = _load(m, f, 1)
+    assert s.x[-1, 1] == pytest.approx(P * 100.0**3 / (3 * E * I), rel=2e-3)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 10.0])
+def test_large_tip_load_matches_the_elastica(alpha):
+    """Bisshopp & Drucker (1945): tip position within 0.5 % of L."""
+    m, I = _cantilever()
+    f = np.zeros(m.n_dof)
+    f[-5] = alpha * E * I / 100.0**2
+    s = _load(m, f, 10)
+    x_ref, y_ref, _ = cantilever_tip_load(alpha)
+    assert s.x[-1, 0] / 100.0 == pytest.approx(x_ref, abs=5e-3)
+    assert s.x[-1, 1] / 100.0 == pytest.approx(y_ref, abs=5e-3)
+    assert y_ref == pytest.approx({1.0: 0.30172, 10.0: 0.81061}[alpha], abs=1e-5)  # published table
+
+
+def test_end_moment_rolls_the_beam_into_a_circle():
+    """M = 2π E I / L: constant curvature 2π/L, the tip returns to the clamp."""
+    n = 16
+    m, I = _cantilever(n_el=n)
+    f = np.zeros(m.n_dof)
+    f[-1] = 2 * np.pi * E * I / 100.0
+    s = _load(m, f, 8)
+    assert np.linalg.norm(s.x[-1]) < 1e-6 * 100.0
+    chord_radius = (100.0 / n) / (2 * np.sin(np.pi / n))  # nodes on a circle, chords = l0
+    assert s.x[n // 2, 1] == pytest.approx(2 * chord_radius, rel=1e-6)
+    assert s.x[n // 2, 1] == pytest.approx(100.0 / np.pi, rel=1e-2)  # the continuum circle
+
+
+def test_torsion_of_a_round_bar():
+    L, d, n = 50.0, 1.0, 4
+    nodes = np.column_stack([np.linspace(0, L, n + 1), np.zeros(n + 1), np.zeros(n + 1)])
+    m = BeamModel(nodes, np.column_stack([np.arange(n), np.arange(1, n + 1)]),
+                  np.tile([0, 1.0, 0], (n, 1)), np.ones(n, int), np.full(n, d), np.full(n, d),
+                  {"model": "linear-elastic", "E": E, "nu": 0.3})
+    G, J = E / 2.6, np.pi * d**4 / 32
+    T = 0.1 * G * J / L  # 0.1 rad
+    f = np.zeros(m.n_dof)
+    f[-3] = T
+    s = _load(m, f, 1)
+    assert rotation_vector(s.R[-1])[0] == pytest.approx(0.1, rel=1e-6)
+    assert torsion_constant(1, d, d) == pytest.approx(J)
+
+
+def test_section_points_integrate_area_and_second_moments():
+    for kind, w, t, A, Iz in [(0, 0.4, 0.3, 0.12, 0.3 * 0.4**3 / 12),
+                              (1, 0.5, 0.5, np.pi * 0.25**2, np.pi * 0.5**4 / 64)]:
+        p = section_points(kind, w, t, 4)
+        assert p[:, 2].sum() == pytest.approx(A, rel=1e-12)
+        assert (p[:, 2] * p[:, 1] ** 2).sum() == pytest.approx(Iz, rel=1e-12)
