@@ -1,7 +1,8 @@
-"""Frictionless contact of beam nodes with a rigid coaxial cylinder they must stay inside.
+"""Frictionless contact of beam nodes with a rigid cylinder they must stay inside.
 
-The crimping head of a radial-force tester, a catheter, or a rigid mock vessel: axis = z
-through the origin (the device frame), inner radius ``radius`` (mm). A node of strut
+The crimping head of a radial-force tester, a catheter, or a rigid mock vessel: axis
+through ``axis_point`` along ``axis_direction`` (default: the z axis of the device frame),
+inner radius ``radius`` (mm). A node of strut
 half-thickness ``offset`` penetrates when ``g = r + offset − radius > 0``; the contact force
 on it is ``−λ n`` with ``λ = max(0, λ_AL + k g)`` (augmented Lagrangian: the multiplier
 ``λ_AL`` is updated after each converged solve so penetration falls below a tolerance
@@ -24,15 +25,24 @@ class RigidCylinder:
     penalty: float
     offset: np.ndarray
     multipliers: np.ndarray = field(default=None)  # type: ignore[assignment]
+    axis_point: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    axis_direction: np.ndarray = field(default_factory=lambda: np.array([0.0, 0.0, 1.0]))
 
     def __post_init__(self) -> None:
         self.offset = np.asarray(self.offset, float)
         if self.multipliers is None:
             self.multipliers = np.zeros(len(self.offset))
+        a = np.asarray(self.axis_direction, float)
+        self.axis_direction = a / np.linalg.norm(a)
+
+    def _radial(self, x: np.ndarray) -> np.ndarray:
+        """Position relative to the axis, axial part removed (n, 3)."""
+        d = x - self.axis_point
+        return d - np.outer(d @ self.axis_direction, self.axis_direction)
 
     def gaps(self, x: np.ndarray) -> np.ndarray:
         """Penetration g (mm) per node: > 0 inside the tool's wall."""
-        return np.hypot(x[:, 0], x[:, 1]) + self.offset - self.radius
+        return np.linalg.norm(self._radial(x), axis=1) + self.offset - self.radius
 
     def contact_forces(self) -> np.ndarray:
         """Converged contact force (N) per node (the multipliers after the last solve)."""
@@ -44,26 +54,28 @@ class RigidCylinder:
 
     def forces(self, x: np.ndarray, n_dof: int) -> tuple[np.ndarray, sp.coo_matrix]:
         """Resisting force vector (6 DOF per node) and its tangent."""
-        r = np.hypot(x[:, 0], x[:, 1])
+        p = self._radial(x)
+        r = np.linalg.norm(p, axis=1)
         lam = self.normal_forces(x)
         act = np.flatnonzero(lam > 0.0)
         f = np.zeros(n_dof)
         if act.size == 0:
             return f, sp.coo_matrix((n_dof, n_dof))
-        p = x[act, :2]
         ra = r[act]
-        n = p / ra[:, None]
-        f[6 * act] = lam[act] * n[:, 0]
-        f[6 * act + 1] = lam[act] * n[:, 1]
-        # d(λ n)/dp = k n nᵀ + (λ / r)(I − n nᵀ)
+        n = p[act] / ra[:, None]
+        for c in range(3):
+            f[6 * act + c] = lam[act] * n[:, c]
+        # d(λ n)/dx = k n nᵀ + (λ / r)(I − a aᵀ − n nᵀ)
         k = self.penalty
         a = lam[act] / ra
+        ax = self.axis_direction
         rows, cols, vals = [], [], []
-        for i in range(2):
-            for j in range(2):
+        for i in range(3):
+            for j in range(3):
                 rows.append(6 * act + i)
                 cols.append(6 * act + j)
-                vals.append(k * n[:, i] * n[:, j] + a * ((i == j) - n[:, i] * n[:, j]))
+                vals.append(k * n[:, i] * n[:, j]
+                            + a * ((i == j) - ax[i] * ax[j] - n[:, i] * n[:, j]))
         K = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(n_dof, n_dof))
         return f, K

@@ -96,6 +96,7 @@ def radial_force_test(network, to_diameter_mm: float, *, steps: int = 20,
             curve.force_N.append(float(f.sum()))
             curve.phase.append(phase)
             curve.contact_nodes.append(int(np.count_nonzero(f > 0)))
+            curve.max_strain.append(float(model.peak_strains(box["state"]).max()))
             if keep_states:
                 curve.states.append(box["state"].copy())
         return on_step

@@ -49,6 +49,7 @@ def run(args) -> int:
         "nominal_diameter_mm": device.nominal_diameter_mm,
         "outer_diameter_mm": outer_diameter(net), "crimp_diameter_mm": to,
         "max_radial_force_N": max(crimp),
+        "max_strut_strain": max(curve.max_strain),
         "dof": net.n_dof, "beams": len(net.beams), "steps": len(curve.force_N),
         "newton_iterations": curve.newton_iterations, "wall_s": round(wall, 2),
         "force": "total radial force on the device (sum over its circumference), N",

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from biomech.errors import CaseError
-from biomech.structures.corotational import assemble_elements, rotation_matrix
+from biomech.structures.corotational import assemble_elements, peak_strains, rotation_matrix
 from biomech.structures.laws import LINEAR_ELASTIC, NITINOL, law_parameters
 
 RECTANGLE, CIRCLE = 0, 1
@@ -153,6 +153,12 @@ class BeamModel:
         K = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(self.n_dof,) * 2)
         return f, K
+
+    def peak_strains(self, state: BeamState) -> np.ndarray:
+        """Largest surface normal strain of each beam (m,), see corotational.peak_strains."""
+        return peak_strains(state.x, state.R, self.beams, self.R0, self.l0,
+                            0.5 * np.asarray(self.thickness, float), 0.5 * np.asarray(self.width, float),
+                            np.asarray(self.section) == CIRCLE)
 
     def moved(self, state: BeamState, du: np.ndarray) -> BeamState:
         """State after an increment du (6n): x += Δu, R ← exp(Δw) R."""

@@ -296,3 +296,28 @@ def assemble_elements(x, R, beams, R0, l0, spts, GJ, law, params, state_old, sta
         F[e] = f
         K[e] = k
     return F, K
+
+
+@njit(cache=True, parallel=True)
+def peak_strains(x, R, beams, R0, l0, half_t, half_w, circle):
+    """Largest normal strain magnitude on each element's surface (m,), from plane sections:
+    |ε₀| + |κ_z| t/2 + |κ_y| w/2 at both element ends (|κ| d/2 for circles). Kinematic,
+    hence exact for any section law."""
+    m = beams.shape[0]
+    out = np.empty(m)
+    for e in prange(m):
+        a, b = beams[e, 0], beams[e, 1]
+        p = local_deformation(x[a], x[b], R[a], R[b], R0[e], l0[e])
+        best = 0.0
+        for s in (0.0, 1.0):
+            n1 = (-4.0 + 6.0 * s) / l0[e]
+            n2 = (-2.0 + 6.0 * s) / l0[e]
+            kz = p[3] * n1 + p[6] * n2
+            ky = p[2] * n1 + p[5] * n2
+            if circle[e]:
+                v = abs(p[0] / l0[e]) + np.sqrt(kz * kz + ky * ky) * half_t[e]
+            else:
+                v = abs(p[0] / l0[e]) + abs(kz) * half_t[e] + abs(ky) * half_w[e]
+            best = max(best, v)
+        out[e] = best
+    return out

@@ -106,13 +106,15 @@ def nitinol_stress(eps, xi_old, params):
     s = (Ea + dE * x) * (e - eL * x)  # elastic trial |σ| at frozen ξ
     ds = Ea + dE * x
     xi = x
-    if s > a_s + (a_f - a_s) * x:  # beyond the forward line: A → S
+    # a committed state lies on a line up to round-off: only a real step beyond it transforms
+    # (else Newton's first iterate of an unloading step would take the plateau tangent)
+    if s > (a_s + (a_f - a_s) * x) * (1.0 + 1e-9):  # beyond the forward line: A → S
         if x >= 1.0 or a_f - params[E_M] * (e - eL) <= 0.0:  # fully martensitic
             xi, s, ds = 1.0, params[E_M] * (e - eL), params[E_M]
         else:
             xi, dxi = _on_line(e, a_s, a_f - a_s, Ea, dE, eL, x, 1.0)
             s, ds = a_s + (a_f - a_s) * xi, (a_f - a_s) * dxi
-    elif s < r_f + (r_s - r_f) * x:  # below the reverse line: S → A
+    elif s < (r_f + (r_s - r_f) * x) * (1.0 - 1e-9):  # below the reverse line: S → A
         if r_f - Ea * e >= 0.0:  # fully austenitic
             xi, s, ds = 0.0, Ea * e, Ea
         else:

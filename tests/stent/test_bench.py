@@ -33,6 +33,10 @@ def test_z_ring_radial_force_matches_the_guided_beam_formula():
     ref, theta = _guided_beam_force(D, dD, crowns, L, w, t)
     assert curve.force_N[-1] == pytest.approx(ref, rel=0.05)
     assert curve.force_N[-1] == pytest.approx(ref / np.cos(theta), rel=0.01)
+    N = 2 * crowns  # strut bending strain ε = 3 w δ / L² (same reference)
+    th1 = np.arcsin(np.pi * (D - dD) / (N * L))
+    delta = 2 * L * np.sin(0.5 * (theta - th1))
+    assert curve.max_strain[-1] == pytest.approx(3 * w * delta / L**2, rel=0.02)
 
 
 def test_elastic_crimp_and_release_follow_one_curve():

@@ -1,0 +1,318 @@
+"""Virtual deployment: crimp a device into a catheter, place it in the vessel, release it
+against the lumen, settle; the beam network and the vessel wall (a [core] FE model under
+blood pressure, or a rigid surface) solved together, implicitly.
+
+Unknowns: the beam DOFs (6 per node) then the wall DOFs (3 per node). Residual = beam
+internal force + wall residual (internal − follower pressure) + contact forces (device ↔
+catheter: rigid frictionless cylinder; device ↔ lumen: :class:`SurfaceContact`, augmented
+Lagrangian, Coulomb friction). While the catheter holds the device, its six rigid-body
+modes are held by Lagrange multipliers (catheter axis and pusher: without them a device
+that momentarily loses contact in a Newton iterate floats free); they are released when
+the catheter is withdrawn and the wall contact (with friction) carries the device. Quasi-static: every reported state is an
+equilibrium (residual below tolerance), so no energy balance is needed to show it.
+Units: mm, N, MPa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from biomech.errors import ConvergenceError
+from biomech.structures.beams import BeamModel, BeamState
+from biomech.structures.static import SolveOptions, rigid_mode_rows
+
+
+@dataclass
+class Wall:
+    """The vessel: a compiled FE Problem (or None for a rigid lumen), its lumen triangles
+    (wall node ids), reference points (mm) and the pressure load factor applied."""
+
+    problem: object | None
+    points: np.ndarray
+    lumen: np.ndarray
+    load_factor: float = 1.0
+
+    @property
+    def n_dof(self) -> int:
+        return 0 if self.problem is None else self.problem.n_dofs
+
+
+@dataclass
+class Configuration:
+    """Beam state (positions, rotations, history) and wall displacement (3 nw)."""
+
+    beam: BeamState
+    wall_u: np.ndarray
+
+    def copy(self) -> Configuration:
+        return Configuration(self.beam.copy(), self.wall_u.copy())
+
+
+class DeploymentSolver:
+    """Newton for device + wall + contacts (see the module docstring)."""
+
+    def __init__(self, beam: BeamModel, wall: Wall, catheter, lumen_contact, *,
+                 axis_point: np.ndarray, axis: np.ndarray, options: SolveOptions | None = None):
+        self.beam, self.wall = beam, wall
+        self.catheter, self.lumen = catheter, lumen_contact
+        self.axis_point, self.axis = np.asarray(axis_point, float), np.asarray(axis, float)
+        self.hold = True
+        self.opt = options or SolveOptions()
+        self.n_b = beam.n_dof
+        self.n = self.n_b + wall.n_dof
+        nw = len(wall.points)
+        self.slave_dofs = 6 * np.arange(beam.n_nodes)[:, None] + np.arange(3)
+        if wall.problem is None:
+            self.master_dofs = -np.ones((nw, 3), np.int64)
+            self.fixed = np.zeros(0, np.int64)
+        else:
+            self.master_dofs = self.n_b + 3 * np.arange(nw)[:, None] + np.arange(3)
+            con = np.asarray(wall.problem.constrained).reshape(nw, 3)
+            self.master_dofs[con] = -1
+            self.fixed = self.n_b + np.flatnonzero(wall.problem.constrained)
+
+    # --- assembly ---------------------------------------------------------------------------
+
+    def wall_points(self, cfg: Configuration) -> np.ndarray:
+        return self.wall.points + cfg.wall_u.reshape(-1, 3) if self.wall.n_dof else self.wall.points
+
+    def residual(self, cfg: Configuration):
+        """Residual (n), tangent (CSR n × n), trial beam history."""
+        fb, Kb, trial = self.beam.forces(cfg.beam)
+        blocks = [Kb]
+        r = np.zeros(self.n)
+        r[:self.n_b] = fb
+        if self.wall.problem is not None:
+            R, data, n_bad = self.wall.problem.assemble(cfg.wall_u, self.wall.load_factor, True)
+            if n_bad:
+                raise ConvergenceError(f"vessel wall: {n_bad} inverted elements")
+            R[self.wall.problem.constrained] = 0.0
+            r[self.n_b:] = R
+            blocks.append(self.wall.problem.tangent(data))
+        K = sp.block_diag(blocks, format="csr")
+        if self.catheter is not None:
+            fc, Kc = self.catheter.forces(cfg.beam.x, self.n)
+            r += fc
+            K = K + Kc
+        if self.lumen is not None:
+            fl, Kl = self.lumen.forces(cfg.beam.x, self.wall_points(cfg), self.slave_dofs,
+                                       self.master_dofs, self.n)
+            r += fl
+            K = K + Kl
+        return r, K.tocsr(), trial
+
+    def _moved(self, cfg: Configuration, committed: np.ndarray, du: np.ndarray) -> Configuration:
+        b = self.beam.moved(BeamState(cfg.beam.x, cfg.beam.R, committed), du[:self.n_b])
+        return Configuration(b, cfg.wall_u + du[self.n_b:])
+
+    def _constraints(self, cfg: Configuration):
+        """While held (catheter + pusher), the device's 6 rigid-body modes: the catheter keeps
+        it on its axis and the pusher keeps it in place; reactions are reported."""
+        return rigid_mode_rows(cfg.beam.x, self.n) if self.hold else None
+
+    def _linear(self, K, r, C):
+        keep = np.ones(self.n, bool)
+        keep[self.fixed] = False
+        if C is not None:
+            K = sp.bmat([[K, C.T], [C, None]], format="csc")
+            r = np.concatenate([r, np.zeros(C.shape[0])])
+            keep = np.concatenate([keep, np.ones(C.shape[0], bool)])
+        idx = np.flatnonzero(keep)
+        A = sp.csc_matrix(K)[idx][:, idx]
+        sol = np.zeros(len(keep))
+        try:
+            sol[idx] = _direct_solve(A, -r[idx])
+        except RuntimeError as exc:
+            raise ConvergenceError(f"deployment: singular tangent ({exc})") from None
+        if not np.all(np.isfinite(sol)):
+            raise ConvergenceError("deployment: singular tangent (device free to drift?)")
+        return sol[:self.n]
+
+    def _free(self, r, C):
+        r = r.copy()
+        r[self.fixed] = 0.0
+        if C is not None:
+            r -= C.T @ np.linalg.solve((C @ C.T).toarray(), C @ r)
+        return r
+
+    # --- solution ---------------------------------------------------------------------------
+
+    def solve(self, cfg: Configuration) -> tuple[Configuration, dict]:
+        """Equilibrium from ``cfg`` with contact augmentation; commits history and friction."""
+        its = aug = 0
+        while True:
+            cfg, n, res = self._newton(cfg)
+            its += n
+            err = 0.0
+            if self.catheter is not None:
+                err = max(err, self.catheter.augment(cfg.beam.x))
+            if self.lumen is not None:
+                err = max(err, self.lumen.augment(cfg.beam.x, self.wall_points(cfg)))
+            if err <= self.opt.penetration_tol:
+                break
+            aug += 1
+            if aug > self.opt.max_augmentations:
+                raise ConvergenceError(f"contact: complementarity error {err:.2e} mm after "
+                                       f"{aug - 1} augmentations")
+        if self.lumen is not None:
+            self.lumen.commit()
+        return cfg, {"iterations": its, "augmentations": aug, "residual": res,
+                     "contact_error_mm": err}
+
+    def _newton(self, cfg: Configuration):
+        committed = cfg.beam.history
+        C = self._constraints(cfg)
+        r, K, trial = self.residual(cfg)
+        rf = self._free(r, C)
+        scale = max(np.abs(rf).max(), np.abs(self.beam.forces(cfg.beam)[0]).max(), 1e-9)
+        err = np.abs(rf).max()
+        for it in range(1, self.opt.max_iterations + 1):
+            du = self._linear(K, r, C)
+            g0 = abs(du @ rf)
+            step, best = 1.0, None
+            for _ in range(8):  # energy line search (see structures.static)
+                trial_cfg = self._moved(cfg, committed, step * du)
+                try:
+                    r2, K2, trial2 = self.residual(trial_cfg)
+                except ConvergenceError:  # an iterate that inverts wall elements: shorter step
+                    step *= 0.5
+                    continue
+                rf2 = self._free(r2, C)
+                g = abs(du @ rf2)
+                if best is None or g < best[0]:
+                    best = (g, trial_cfg, r2, K2, trial2, rf2)
+                if g <= 0.9 * g0:
+                    break
+                step *= 0.5
+            if best is None:
+                raise ConvergenceError("deployment: every line-search iterate inverts wall "
+                                       "elements")
+            _, cfg, r, K, trial, rf = best
+            err = np.abs(rf).max()
+            if not np.isfinite(err):
+                raise ConvergenceError("deployment: non-finite residual")
+            if err <= self.opt.rtol * scale + self.opt.atol:
+                return Configuration(BeamState(cfg.beam.x, cfg.beam.R, trial), cfg.wall_u), it, float(err)
+        raise ConvergenceError(f"deployment: Newton did not converge in {self.opt.max_iterations} "
+                               f"iterations (residual {err:.3e} N, scale {scale:.3e} N)")
+
+
+def _wall_penalty(wall: Wall) -> float:
+    """Contact penalty (N/mm) matched to the wall: 0.1 × its bulk modulus × the mean lumen
+    edge (≈ 10 × shear modulus × edge for the nearly incompressible walls used here). A
+    penalty set by the struts inverts a soft wall's elements under the apexes; the augmented
+    Lagrangian removes the penetration instead."""
+    if wall.problem is None:
+        return np.inf
+    bulk = max(float(np.max(b.bulk)) for b in wall.problem.solids)
+    t = wall.lumen
+    edge = np.linalg.norm(wall.points[t[:, 1]] - wall.points[t[:, 0]], axis=1).mean()
+    return 0.1 * bulk * edge
+
+
+def _direct_solve(A: sp.csc_matrix, b: np.ndarray) -> np.ndarray:
+    """MKL PARDISO (unsymmetric, fresh analysis: contact changes the pattern) when present —
+    SuperLU needs minutes for a 12k-DOF wall — else SuperLU."""
+    if A.shape[0] > 2000:
+        try:
+            import pypardiso
+
+            x = pypardiso.spsolve(sp.csr_matrix(A), b)
+            if np.all(np.isfinite(x)):
+                return x
+        except ImportError:
+            pass
+    return spla.spsolve(A, b)
+
+
+def place(state: BeamState, point: np.ndarray, axis: np.ndarray) -> BeamState:
+    """Move a device-frame state (axis +z from z = 0) so that z = 0 sits at ``point`` and +z
+    runs along ``axis``; nodal rotations follow the rigid rotation."""
+    a = np.asarray(axis, float) / np.linalg.norm(axis)
+    Q = _rotation_onto(np.array([0.0, 0.0, 1.0]), a)
+    return BeamState(state.x @ Q.T + np.asarray(point, float), Q @ state.R, state.history)
+
+
+def _rotation_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The rotation taking unit vector a onto unit vector b (Rodrigues)."""
+    v, c = np.cross(a, b), float(a @ b)
+    if np.linalg.norm(v) < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    S = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + S + S @ S / (1.0 + c)
+
+
+def device_gaps(solver: DeploymentSolver, cfg: Configuration, radius: float = 10.0) -> np.ndarray:
+    """Gap (mm) between each device node's outer surface and the lumen (≤ 0: in contact;
+    inf: no lumen within ``radius`` mm)."""
+    return -solver.lumen.gaps(cfg.beam.x, solver.wall_points(cfg), radius).gap
+
+
+__all__: Sequence[str] = ["Configuration", "DeploymentSolver", "Wall",
+                          "device_gaps", "place"]
+
+
+def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
+           catheter_diameter_mm: float, release_diameter_mm: float, friction: float = 0.1,
+           steps: int = 10, penalty: float | None = None, keep_states: bool = False,
+           wall_u0: np.ndarray | None = None) -> dict:
+    """Crimp ``network`` into a catheter, place its z = 0 end at ``point`` along ``axis``,
+    open the catheter to ``release_diameter_mm`` (beyond the lumen) against the wall, then
+    let go of the device (pusher released) and settle. Returns the solver, the final
+    configuration, the catheter path and the states (when ``keep_states``). ``wall_u0``: the
+    wall's displacement before deployment (its equilibrium under the blood pressure)."""
+    from biomech.contact import RigidCylinder
+    from biomech.contact.surface import SurfaceContact
+    from biomech.stent.bench import _penalty, radial_force_test
+    from biomech.structures.beams import beam_model
+    from biomech.structures.static import follow_path
+
+    crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=False,
+                              keep_states=True)
+    model = beam_model(network)
+    k = penalty or _penalty(model)
+    half = np.zeros(model.n_nodes)
+    np.maximum.at(half, model.beams.ravel(), np.repeat(0.5 * model.thickness, 2))
+    state = place(crimp.states[-1], point, axis)
+    catheter = RigidCylinder(0.5 * catheter_diameter_mm, k, half, axis_point=np.asarray(point, float),
+                             axis_direction=np.asarray(axis, float))
+    lumen = SurfaceContact(wall.lumen, half, min(k, _wall_penalty(wall)), friction=friction)
+    solver = DeploymentSolver(model, wall, catheter, lumen, axis_point=point, axis=axis)
+    u0 = np.zeros(wall.n_dof) if wall_u0 is None else np.asarray(wall_u0, float).copy()
+    box = {"cfg": Configuration(state, u0)}
+    history: list[dict] = []
+
+    def set_radius(d: float) -> None:
+        catheter.radius = 0.5 * d
+
+    def solve():
+        box["cfg"], info = solver.solve(box["cfg"])
+        return info
+
+    def record(d: float, info) -> None:
+        history.append({"catheter_diameter_mm": d, **info,
+                        "catheter_force_N": float(catheter.contact_forces().sum()),
+                        "wall_force_N": float(lumen.contact_forces().sum())})
+        if keep_states:
+            history[-1]["state"] = box["cfg"].copy()
+
+    snap = lambda: (box["cfg"].copy(), catheter.multipliers.copy(), catheter.radius)
+
+    def restore(s) -> None:
+        box["cfg"], catheter.multipliers, catheter.radius = s[0].copy(), s[1], s[2]
+
+    solve()  # the crimped device held in the catheter, in place
+    follow_path(set_radius, solve, catheter_diameter_mm, release_diameter_mm, steps,
+                on_step=record, snapshot=snap, restore=restore)
+    solver.catheter = None  # catheter withdrawn; the pusher lets go unless nothing would hold
+    solver.hold = friction <= 0.0  # the device axially (frictionless wall: axial mode free)
+    box["cfg"], info = solver.solve(box["cfg"])
+    history.append({"catheter_diameter_mm": None, **info,
+                    "wall_force_N": float(lumen.contact_forces().sum())})
+    return {"solver": solver, "configuration": box["cfg"], "history": history,
+            "crimp": crimp}

@@ -1,0 +1,108 @@
+"""Deployment: crimp into a catheter, release against a rigid or deformable tube."""
+
+import numpy as np
+import pytest
+
+from biomech.stent import z_ring
+from biomech.stent.bench import radial_force_test
+from biomech.stent.deploy import Wall, deploy, device_gaps
+
+STEEL = {"model": "linear-elastic", "E": 50e3, "nu": 0.33}
+
+
+def tube_surface(radius, z0, z1, around=128, along=24):
+    """A triangulated tube, normals pointing away from the axis (out of the lumen)."""
+    th = np.arange(around) * 2 * np.pi / around
+    z = np.linspace(z0, z1, along + 1)
+    P = np.array([[radius * np.cos(t), radius * np.sin(t), zz] for zz in z for t in th])
+    tris = []
+    for j in range(along):
+        for i in range(around):
+            a, b = j * around + i, j * around + (i + 1) % around
+            c, d = a + around, b + around
+            tris += [(a, c, b), (b, c, d)]
+    T = np.array(tris)
+    n = np.cross(P[T[:, 1]] - P[T[:, 0]], P[T[:, 2]] - P[T[:, 0]])
+    centre = P[T].mean(axis=1)
+    radial = centre * np.array([1.0, 1.0, 0.0])
+    flip = np.sum(n * radial, axis=1) < 0
+    T[flip] = T[flip][:, [0, 2, 1]]
+    return P, T
+
+
+def _rigid_tube_deploy(net, d_tube, friction=0.0):
+    P, T = tube_surface(0.5 * d_tube, -10.0, 30.0)
+    wall = Wall(None, P, T)
+    return deploy(net, wall, point=np.array([0.0, 0.0, 0.0]), axis=np.array([0.0, 0.0, 1.0]),
+                  catheter_diameter_mm=16.0, release_diameter_mm=d_tube + 2.0, friction=friction,
+                  steps=6)
+
+
+def test_elastic_ring_in_a_rigid_tube_full_apposition_and_bench_force():
+    net = z_ring(28.0, 8, 10.0, 0.4, 0.3, material=STEEL)
+    out = _rigid_tube_deploy(net, 24.0)
+    cfg, solver = out["configuration"], out["solver"]
+    lam = solver.lumen.contact_forces()
+    apexes = np.flatnonzero(np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 14.0))
+    assert np.all(lam[apexes] > 0)                              # every apex bears on the wall
+    assert lam[apexes].max() < 1.01 * lam[apexes].min()         # uniform contact force
+    assert device_gaps(solver, cfg)[apexes].max() < 1e-3         # no penetration beyond 1e-3 mm
+    bench = radial_force_test(net, 24.0, steps=4, release=False)
+    assert lam.sum() == pytest.approx(bench.force_N[-1], rel=0.01)
+
+
+def test_nitinol_ring_in_a_rigid_tube_bears_its_chronic_outward_force():
+    """Crimped to 16 mm and released into 24 mm: the wall force is the release branch of
+    the bench curve (chronic outward force), not the crimp branch."""
+    net = z_ring(28.0, 8, 10.0, 0.4, 0.3)
+    out = _rigid_tube_deploy(net, 24.0)
+    force = out["solver"].lumen.contact_forces().sum()
+    bench = radial_force_test(net, 16.0, steps=8)
+    assert force == pytest.approx(bench.at(24.0, "release"), rel=0.03)
+    assert force < 0.9 * bench.at(24.0, "crimp")
+
+
+@pytest.mark.slow
+def test_ring_in_a_deformable_pressurised_tube_sits_on_its_release_curve():
+    """The shipped aortic segment (Raghavan–Vorp wall, 100 mmHg, ends clamped) takes a 24 mm
+    nitinol ring released from 14 mm: the device settles between the pressurised lumen
+    and its nominal diameter, action = reaction, and the total wall force equals the ring's
+    own release curve (bench, rigid head) at the diameter it settled at."""
+    from pathlib import Path
+
+    from biomech.mesh.io import read_mesh
+    from biomech.model import Model
+
+    mesh = read_mesh(Path(__file__).resolve().parents[2] / "meshes" / "tube.vtu")
+    model = Model(mesh)
+    model.add_material("all", "raghavan-vorp", alpha="17.4 N/cm2", beta="188.1 N/cm2",
+                       bulk="100 MPa")
+    model.fix("zmin")
+    model.fix("zmax")
+    model.add_pressure("inner", "100 mmHg")
+    pressurised = model.solve(steps=2)
+    quads = mesh.face_sets["inner"]["quad"]
+    T = np.vstack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+    P = mesh.points
+    n = np.cross(P[T[:, 1]] - P[T[:, 0]], P[T[:, 2]] - P[T[:, 0]])
+    flip = np.sum(n * P[T].mean(axis=1) * [1, 1, 0], axis=1) < 0
+    T[flip] = T[flip][:, [0, 2, 1]]
+    lumen_r = np.hypot(*(P + pressurised.displacement)[np.unique(T)][:, :2].T).mean()
+    net = z_ring(24.0, 8, 10.0, 0.4, 0.3)
+    out = deploy(net, Wall(pressurised.problem, P, T), point=np.array([0, 0, 10.0]),
+                 axis=np.array([0, 0, 1.0]), catheter_diameter_mm=14.0,
+                 release_diameter_mm=2 * lumen_r + 2.0, friction=0.2, steps=6,
+                 wall_u0=pressurised.displacement.ravel())
+    cfg, solver = out["configuration"], out["solver"]
+    apexes = np.flatnonzero(np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 12.0))
+    d_apex = 2 * (np.hypot(cfg.beam.x[apexes, 0], cfg.beam.x[apexes, 1]) + 0.15)
+    assert 2 * lumen_r < d_apex.min() and d_apex.max() < 24.3
+    force = solver.lumen.contact_forces().sum()
+    bench = radial_force_test(net, 14.0, steps=8)
+    assert force == pytest.approx(bench.at(d_apex.mean(), "release"), rel=0.05)
+    f, _ = solver.lumen.forces(cfg.beam.x, solver.wall_points(cfg), solver.slave_dofs,
+                               solver.master_dofs, solver.n)
+    wall_free = solver.master_dofs[solver.master_dofs >= 0]
+    beam_dofs = solver.slave_dofs.ravel()
+    on_wall = f[wall_free].reshape(-1, 3).sum(axis=0)  # clamped-end vertices carry none here
+    assert np.allclose(on_wall, -f[beam_dofs].reshape(-1, 3).sum(axis=0), atol=1e-8 * force)
