@@ -46,7 +46,9 @@ def test_elastic_ring_in_a_rigid_tube_full_apposition_and_bench_force():
     apexes = np.flatnonzero(np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 14.0))
     assert np.all(lam[apexes] > 0)                              # every apex bears on the wall
     assert lam[apexes].max() < 1.01 * lam[apexes].min()         # uniform contact force
-    assert device_gaps(solver, cfg)[apexes].max() < 1e-3         # no penetration beyond 1e-3 mm
+    gaps = device_gaps(solver, cfg)[apexes]
+    sag = 12.0 * (1 - np.cos(np.pi / 128))                       # facet chord vs the circle
+    assert gaps.min() > -1e-3 and gaps.max() < sag + 1e-3         # on the wall, no penetration
     bench = radial_force_test(net, 24.0, steps=4, release=False)
     assert lam.sum() == pytest.approx(bench.force_N[-1], rel=0.01)
 
