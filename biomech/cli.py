@@ -1,6 +1,7 @@
 """Command line: ``biomech solve CASE.toml --out DIR``, ``biomech demo``, ``biomech bench``,
 ``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``, ``biomech aaa INPUT ...``,
-``biomech stent bench CATALOGUE --device NAME --to D --out DIR``."""
+``biomech stent bench CATALOGUE --device NAME --to D --out DIR``,
+``biomech batch COHORT.csv --out DIR``."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     from biomech.stent import cli as stent_cli
 
     stent_cli.add_parser(sub)
+    from biomech.cohort import cli as cohort_cli
+
+    cohort_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "solve":
@@ -62,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             return _aaa(args)
         if args.command == "stent":
             return stent_cli.run(args)
+        if args.command == "batch":
+            return cohort_cli.run(args)
         if args.command == "bench":
             from biomech.bench import run_bench
 

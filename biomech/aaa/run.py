@@ -31,7 +31,22 @@ from biomech.aaa.zero_pressure import with_reference, zero_pressure_geometry
 from biomech.errors import CaseError, ConvergenceError
 from biomech.units import parse_quantity
 
-__all__ = ["AAACase", "Twin", "parse_pressure_mmHg", "run_aaa", "solve_twin"]
+__all__ = [
+    "AAACase",
+    "Nominal",
+    "Twin",
+    "TwinOutputs",
+    "parse_pressure_mmHg",
+    "prepare_nominal",
+    "run_aaa",
+    "sample_design",
+    "solve_nominal",
+    "solve_sample",
+    "solve_twin",
+    "twin_outputs",
+    "uncertainty_block",
+    "write_outputs",
+]
 
 MMHG_TO_MPA = parse_quantity("1 mmHg", "pressure")  # 133.322 Pa
 IMAGING_PRESSURES = ("diastolic", "mean", "systolic")
@@ -201,10 +216,9 @@ def _per_block(mesh, values: np.ndarray) -> list[np.ndarray]:
     return np.split(values, cuts)
 
 
-def _write_result(twin: Twin, out: Path) -> None:
-    """result.vtu (deformed at systolic) with stress, strength and RPI per cell, atomically."""
-    from biomech.results import _atomic_meshio
-
+def result_meshio(twin: Twin):
+    """The result.vtu content (meshio.Mesh, deformed at systolic) with stress, strength and RPI
+    per cell and the zero-pressure shrink per node."""
     f = twin.fields
     extra = {"stress_p1_MPa": f["stress_p1_MPa"], "von_mises_MPa": f["von_mises_MPa"],
              "strength_MPa": f["strength_MPa"], "rpi": f["rpi"],
@@ -215,7 +229,7 @@ def _write_result(twin: Twin, out: Path) -> None:
             fields[k][name] = part
     mesh = twin.result.to_meshio(fields=fields)
     mesh.point_data["zero_pressure_shrink_mm"] = twin.zero_pressure.displacement
-    _atomic_meshio(mesh, out / "result.vtu")
+    return mesh
 
 
 def _atomic_json(path: Path, data: dict) -> None:
@@ -282,28 +296,36 @@ def _init_sample_worker(mesh, case: AAACase, neck_mm: float, reference: np.ndarr
     _WORKER.update(mesh=mesh, case=case, neck=neck_mm, reference=reference)
 
 
-def _solve_sample(sample: dict[str, float]) -> dict[str, float]:
-    """One uncertainty sample: material, pressure, strength and thickness scatter applied."""
+def solve_sample(mesh, case: AAACase, neck_mm: float, reference: np.ndarray,
+                 sample: dict[str, float]) -> dict[str, float]:
+    """One uncertainty sample of ``case`` on ``mesh`` (material, pressure, strength and
+    thickness scatter applied), zero-pressure + systolic from the nominal ``reference``;
+    PWRI, PWS, PWS99. Raises ConvergenceError if a solve gives up."""
     from biomech.aaa.probabilistic import thickness_stress_scale
 
-    case: AAACase = _WORKER["case"]
     mech = case.mechanics
     if mech.wall_material == "raghavan-vorp":
         mech = dataclasses.replace(mech, wall_params={
             **mech.wall_params, "alpha": sample["alpha_MPa"], "beta": sample["beta_MPa"]})
     twin = solve_twin(
-        _WORKER["mesh"], case, neck_diameter_mm=_WORKER["neck"], mechanics=mech,
+        mesh, case, neck_diameter_mm=neck_mm, mechanics=mech,
         systolic_mmHg=sample["systolic_mmHg"], strength_factor=sample["strength_factor"],
         stress_scale=thickness_stress_scale(case.wall_thickness_mm, sample["wall_thickness_mm"]),
-        initial_reference=_WORKER["reference"])
+        initial_reference=reference)
     ind = twin.fields["indices"]
     return {"pwri": ind["pwri"], "pws_MPa": ind["pws_MPa"], "pws99_MPa": ind["pws99_MPa"],
             "zero_pressure_iterations": twin.zero_pressure.iterations}
 
 
-def uncertainty(mesh, case: AAACase, neck_mm: float, twin: Twin, *, progress: bool) -> dict:
-    """Latin-hypercube samples of thickness, material, strength and pressure, each solved
-    (zero-pressure + systolic) from the nominal reference; P(PWRI > 1) and sensitivity."""
+def _solve_sample(sample: dict[str, float]) -> dict[str, float]:
+    """One uncertainty sample with the worker's mesh, case and nominal reference."""
+    return solve_sample(_WORKER["mesh"], _WORKER["case"], _WORKER["neck"], _WORKER["reference"],
+                        sample)
+
+
+def sample_design(case: AAACase) -> tuple[list, dict[str, np.ndarray]]:
+    """(distributions, Latin-hypercube samples) of ``case``: ``case.samples`` samples of
+    thickness, material (Raghavan–Vorp only), strength and pressure from ``case.seed``."""
     from biomech.aaa import probabilistic as pr
 
     wall = case.mechanics.wall()
@@ -312,17 +334,34 @@ def uncertainty(mesh, case: AAACase, neck_mm: float, twin: Twin, *, progress: bo
     dists = pr.default_distributions(case.systolic_mmHg, case.wall_thickness_mm, **kw)
     if case.mechanics.wall_material != "raghavan-vorp":
         dists = [d for d in dists if d.name not in ("alpha_MPa", "beta_MPa")]
-    samples = pr.latin_hypercube(case.samples, dists, case.seed)
+    return dists, pr.latin_hypercube(case.samples, dists, case.seed)
+
+
+def uncertainty_block(case: AAACase, dists, samples, results, *, wall_s: float,
+                      workers: int) -> dict:
+    """The "rupture_probability" block of summary.json from the samples' results (in order)."""
+    from biomech.aaa import probabilistic as pr
+
+    block = pr.summarize(samples, results, dists, seed=case.seed)
+    block["wall_s"] = round(wall_s, 2)
+    block["workers"] = workers
+    block["thickness_model"] = "stress scaled by t_nominal / t_sample (thin-wall Laplace law)"
+    return block
+
+
+def uncertainty(mesh, case: AAACase, neck_mm: float, twin: Twin, *, progress: bool) -> dict:
+    """Latin-hypercube samples of thickness, material, strength and pressure, each solved
+    (zero-pressure + systolic) from the nominal reference; P(PWRI > 1) and sensitivity."""
+    from biomech.aaa import probabilistic as pr
+
+    dists, samples = sample_design(case)
     t = time.perf_counter()
     results = pr.run_samples(_solve_sample, samples, workers=case.workers,
                              initializer=_init_sample_worker,
                              initargs=(mesh, case, neck_mm, twin.zero_pressure.reference),
                              progress=progress)
-    block = pr.summarize(samples, results, dists, seed=case.seed)
-    block["wall_s"] = round(time.perf_counter() - t, 2)
-    block["workers"] = case.workers
-    block["thickness_model"] = "stress scaled by t_nominal / t_sample (thin-wall Laplace law)"
-    return block
+    return uncertainty_block(case, dists, samples, results, wall_s=time.perf_counter() - t,
+                             workers=case.workers)
 
 
 # --- calculation verification --------------------------------------------------------------
@@ -393,16 +432,27 @@ def _warnings(meas: dict, twin: Twin, mesh_report: dict) -> list[str]:
     return out
 
 
-def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
-            report: bool = True) -> dict[str, Any]:
-    """Run the rupture-risk twin of ``case``; write DIR/summary.json, result.vtu, report.html
-    (+ renders); return the summary. On a solve that gives up, summary.json says so
-    (``status: "failed"``) and ConvergenceError propagates; no result.vtu is written."""
+@dataclass
+class Nominal:
+    """The nominal twin of a case, as far as it got: the input read, its measurements, the
+    mesh, then (``solve_nominal``) the solved twin and the summary's indices."""
+
+    inp: Any
+    meas: dict[str, Any]
+    mesh: Any
+    mesh_report: dict[str, Any]
+    neck_mm: float
+    summary: dict[str, Any]
+    timings: dict[str, float]
+    twin: Twin | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare_nominal(case: AAACase, *, say: Callable[[str], None] | None = None) -> Nominal:
+    """Read and measure ``case.input`` and mesh it: the first stage of ``run_aaa``."""
     from biomech.mesh.pipeline import build_vessel_mesh, load_input
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    say = _say(quiet)
+    say = say or (lambda msg: None)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     inp = load_input(case.input, units=case.units, labels=case.labels, outer=case.outer)
@@ -414,25 +464,35 @@ def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
                                           layers=case.layers, size=case.size_mm)
     timings["mesh_s"] = time.perf_counter() - t
     say(f"mesh: {mesh.n_points} nodes, {mesh.n_cells} cells")
-    neck = float(meas["neck_diameter_mm"])
     summary: dict[str, Any] = {"status": "running", "inputs": case.inputs(),
                                "measurements": {k: v for k, v in meas.items()
                                                 if k != "diameter_profile"}}
+    return Nominal(inp, meas, mesh, mesh_report, float(meas["neck_diameter_mm"]), summary, timings)
+
+
+def solve_nominal(nom: Nominal, case: AAACase, *,
+                  say: Callable[[str], None] | None = None) -> None:
+    """The nominal twin (zero-pressure + systolic) of ``nom``, its indices, diameter rule and
+    warnings into ``nom.summary``/``nom.warnings``: the second stage of ``run_aaa``. On a solve
+    that gives up, ``nom.summary`` says so (``status: "failed"``) and ConvergenceError
+    propagates."""
+    say = say or (lambda msg: None)
     try:
-        twin = solve_twin(mesh, case, neck_diameter_mm=neck, progress=say)
+        twin = solve_twin(nom.mesh, case, neck_diameter_mm=nom.neck_mm, progress=say)
     except ConvergenceError as exc:
-        summary.update(status="failed", error=str(exc))
-        _atomic_json(out / "summary.json", summary)
+        nom.summary.update(status="failed", error=str(exc))
         raise
-    timings.update(twin.timings)
+    nom.twin = twin
+    nom.timings.update(twin.timings)
     ind = twin.fields["indices"]
     say(f"PWS {ind['pws_MPa']:.3f} MPa, PWS99 {ind['pws99_MPa']:.3f} MPa, PWRI {ind['pwri']:.3f}")
+    meas, mesh_report = nom.meas, nom.mesh_report
     rule = diameter_rule(meas["max_diameter_mm"], case.sex, case.growth_mm_per_year)
-    summary.update(
+    nom.summary.update(
         ind,
         max_diameter_mm=float(meas["max_diameter_mm"]),
         max_diameter_at=meas.get("max_diameter_at"),
-        neck_diameter_mm=neck,
+        neck_diameter_mm=nom.neck_mm,
         diameter_rule=rule,
         rred=rred_mm(ind["pwri"], sex=case.sex),
         zero_pressure=twin.zero_pressure.summary(),
@@ -442,34 +502,97 @@ def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
                                               "max_aspect_ratio") if k in mesh_report},
         sources=SOURCES,
     )
-    warns = _warnings(meas, twin, mesh_report)
-    if case.samples:
-        say(f"{case.samples} uncertainty samples on {case.workers} worker(s)")
-        t = time.perf_counter()
-        block = uncertainty(mesh, case, neck, twin, progress=not quiet)
-        timings["samples_s"] = time.perf_counter() - t
-        summary["rupture_probability"] = block
-        if block.get("n_failed"):
-            warns.append(f"{block['n_failed']} of {case.samples} uncertainty samples failed "
-                         "to converge and are excluded from the probability")
-    if case.verify:
-        t = time.perf_counter()
-        summary["verification"] = verification(inp, case, neck, twin, int(twin.fields["wall"].sum()), say)
-        timings["verify_s"] = time.perf_counter() - t
-        if not summary["verification"]["pass"]:
-            warns.append("calculation verification failed: GCI above tolerance or "
-                         "non-monotonic convergence (see verification)")
-    summary["warnings"] = warns
-    _write_result(twin, out)
+    nom.warnings[:] = _warnings(meas, twin, mesh_report)
+
+
+def add_samples_block(summary: dict, warns: list[str], case: AAACase, block: dict) -> None:
+    """The uncertainty block into ``summary`` (and into ``warns`` if samples failed)."""
+    summary["rupture_probability"] = block
+    if block.get("n_failed"):
+        warns.append(f"{block['n_failed']} of {case.samples} uncertainty samples failed "
+                     "to converge and are excluded from the probability")
+
+
+@dataclass
+class TwinOutputs:
+    """What the result file and the report need of a solved twin, without solver state (so it
+    pickles): result.vtu's meshio.Mesh, the report's wall surface and centreline profile."""
+
+    result_mesh: Any
+    surface: Any = None
+    profile: dict | None = None
+
+
+def twin_outputs(nom: Nominal, *, report: bool = True) -> TwinOutputs:
+    """The picklable result-file and report content of the solved ``nom``."""
     if report:
+        return TwinOutputs(result_meshio(nom.twin), wall_surface(nom.twin),
+                           centerline_profile(nom.meas, nom.twin))
+    return TwinOutputs(result_meshio(nom.twin))
+
+
+def write_outputs(out: Path, summary: dict[str, Any], outputs: TwinOutputs, warns: list[str],
+                  timings: dict[str, float], *, report: bool = True,
+                  t_start: float | None = None) -> dict[str, Any]:
+    """result.vtu, report.html (+ renders) and last summary.json (``status: "ok"``), each
+    atomically; ``timings`` gets ``report_s`` and (from ``t_start``) ``total_s``. Returns the
+    JSON-able summary."""
+    from biomech.results import _atomic_meshio
+
+    summary["warnings"] = warns
+    _atomic_meshio(outputs.result_mesh, out / "result.vtu")
+    if report:
+        from biomech.report import write_aaa_report
+
         t = time.perf_counter()
-        _write_report(out, summary, meas, twin, warns)
+        write_aaa_report(out, _jsonable(summary), outputs.surface, profile=outputs.profile,
+                         warnings=warns)
         timings["report_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t0
+    if t_start is not None:
+        timings["total_s"] = time.perf_counter() - t_start
     summary["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     summary["status"] = "ok"
     _atomic_json(out / "summary.json", summary)
     return _jsonable(summary)
+
+
+def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
+            report: bool = True) -> dict[str, Any]:
+    """Run the rupture-risk twin of ``case``; write DIR/summary.json, result.vtu, report.html
+    (+ renders); return the summary. On a solve that gives up, summary.json says so
+    (``status: "failed"``) and ConvergenceError propagates; no result.vtu is written.
+
+    The stages, callable on their own (``biomech batch`` runs them as separate tasks):
+    ``prepare_nominal`` → ``solve_nominal`` → samples (``sample_design``, ``solve_sample``
+    each, ``uncertainty_block``, ``add_samples_block``) → ``twin_outputs`` → ``write_outputs``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say = _say(quiet)
+    t0 = time.perf_counter()
+    nom = prepare_nominal(case, say=say)
+    try:
+        solve_nominal(nom, case, say=say)
+    except ConvergenceError:
+        _atomic_json(out / "summary.json", nom.summary)
+        raise
+    twin, timings = nom.twin, nom.timings
+    if case.samples:
+        say(f"{case.samples} uncertainty samples on {case.workers} worker(s)")
+        t = time.perf_counter()
+        block = uncertainty(nom.mesh, case, nom.neck_mm, twin, progress=not quiet)
+        timings["samples_s"] = time.perf_counter() - t
+        add_samples_block(nom.summary, nom.warnings, case, block)
+    if case.verify:
+        t = time.perf_counter()
+        nom.summary["verification"] = verification(nom.inp, case, nom.neck_mm, twin,
+                                                   int(twin.fields["wall"].sum()), say)
+        timings["verify_s"] = time.perf_counter() - t
+        if not nom.summary["verification"]["pass"]:
+            nom.warnings.append("calculation verification failed: GCI above tolerance or "
+                                "non-monotonic convergence (see verification)")
+    return write_outputs(out, nom.summary, twin_outputs(nom, report=report), nom.warnings,
+                         timings, report=report, t_start=t0)
 
 
 SOURCES = {
@@ -483,10 +606,3 @@ SOURCES = {
     "probabilistic": "Polzer & Gasser, J R Soc Interface (2015): sampled strength, thickness, "
                      "material, pressure",
 }
-
-
-def _write_report(out: Path, summary: dict, meas: dict, twin: Twin, warns: list[str]) -> None:
-    from biomech.report import write_aaa_report
-
-    write_aaa_report(out, _jsonable(summary), wall_surface(twin),
-                     profile=centerline_profile(meas, twin), warnings=warns)

@@ -354,6 +354,7 @@ def _gap_hessian(xt, w, region, nu, gn, base, H):
     G = np.zeros(nloc)
     G[0] = 1.0
     G[base:base + 3] = -w
+    sl = np.array([0, base, base + 1, base + 2])  # the slots where G, E are not zero
     tau = np.zeros((2, 3))
     E = np.zeros((2, nloc))
     nf = 0
@@ -377,18 +378,22 @@ def _gap_hessian(xt, w, region, nu, gn, base, H):
         minv[0, 1] = minv[1, 0] = -m01 / det
     elif nf == 1:
         minv[0, 0] = 1.0 / (tau[0] @ tau[0])
+    Q = np.zeros((3, 3))
     if region != FACE and abs(gn) > _TINY:
-        Q = np.eye(3) - np.outer(nu, nu) - minv[0, 0] * np.outer(tau[0], tau[0])
-        for a in (0, base, base + 1, base + 2):
-            for b in (0, base, base + 1, base + 2):
-                H[3 * a:3 * a + 3, 3 * b:3 * b + 3] += (G[a] * G[b] / gn) * Q
-    for al in range(nf):
-        for be in range(nf):
-            c = minv[al, be]
-            Gt = np.outer(G, tau[al]).ravel()
-            Eb = np.outer(E[be], nu).ravel()
-            Ea = np.outer(E[al], nu).ravel()
-            H -= c * (np.outer(Gt, Eb) + np.outer(Eb, Gt) + gn * np.outer(Ea, Eb))
+        for i in range(3):
+            for j in range(3):
+                Q[i, j] = ((i == j) - nu[i] * nu[j] - minv[0, 0] * tau[0, i] * tau[0, j]) / gn
+    for a in sl:
+        for b in sl:
+            for i in range(3):
+                for j in range(3):
+                    h = G[a] * G[b] * Q[i, j]
+                    for al in range(nf):
+                        for be in range(nf):
+                            h -= minv[al, be] * (G[a] * tau[al, i] * E[be, b] * nu[j]
+                                                 + E[be, a] * nu[i] * G[b] * tau[al, j]
+                                                 + gn * E[al, a] * nu[i] * E[be, b] * nu[j])
+                    H[3 * a + i, 3 * b + j] = h
     return G
 
 
@@ -496,7 +501,8 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
             Dnb += np.outer(nu[s, pair[s, b]], dw)
         fl = lam[s] * gc
         Kl = k * np.outer(gc, gc) + lam[s] * Hc
-        if mu > 0.0 and anchor_tri[s] >= 0:
+        nn = np.sqrt(nbar @ nbar)
+        if mu > 0.0 and anchor_tri[s] >= 0 and nn > _TINY:
             at = anchor_tri[s]
             ba = 0
             while blocks[s, ba] != at:
@@ -508,12 +514,13 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
                 WA[1 + 3 * ba + i] -= anchor_w[s, i]
                 xa += anchor_w[s, i] * xm[tris[at, i]]
             wv = xs[s] - xa
-            nn = np.sqrt(nbar @ nbar)
             v = nbar / nn  # the (smoothed) normal and its derivative
             Dn = (I3 - np.outer(v, v)) @ Dnb / nn
             P = I3 - np.outer(v, v)
             tr = kt * (P @ wv)
-            dt = kt * (np.kron(WA.reshape(1, nl), P) - (v @ wv) * Dn - np.outer(v, wv @ Dn))
+            dt = -kt * ((v @ wv) * Dn + np.outer(v, wv @ Dn))
+            for a in range(nl):
+                dt[:, 3 * a:3 * a + 3] += kt * WA[a] * P
             tn = np.sqrt(tr @ tr)
             if tn <= mu * lam[s]:
                 fv = tr
@@ -526,7 +533,8 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
                        + (mu * lam[s] / tn) * ((I3 - np.outer(th, th)) @ dt))
             ft[s] = fv
             fl += np.outer(WA, fv).ravel()
-            Kl += np.kron(WA.reshape(nl, 1), dfv)
+            for a in range(nl):
+                Kl[3 * a:3 * a + 3] += WA[a] * dfv
         dofs[0:3] = slave_dofs[s]
         for q in range(nb):
             for i in range(3):

@@ -31,8 +31,7 @@ def _plane(n, size, rng, jitter=0.3, bump=0.0):
 
 def _tube(radius, length, n_theta, n_z, bend=None):
     """Triangulated tube about z (or bent about a circle of radius ``bend`` in the xz-plane),
-    normals out of the lumen. Returns points, triangles and the centerline point of each
-    parameter (theta, s) mapper for tests."""
+    normals out of the lumen: points and triangles."""
     th = np.linspace(0.0, 2 * np.pi, n_theta, endpoint=False)
     s = np.linspace(0.0, length, n_z)
     T, S = np.meshgrid(th, s, indexing="ij")
