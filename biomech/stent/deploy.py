@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from biomech.errors import ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
-from biomech.structures.static import SolveOptions, rigid_mode_rows
+from biomech.structures.static import SolveOptions, direct_solve, rigid_mode_rows
 
 
 @dataclass
@@ -126,7 +125,7 @@ class DeploymentSolver:
         A = sp.csc_matrix(K)[idx][:, idx]
         sol = np.zeros(len(keep))
         try:
-            sol[idx] = _direct_solve(A, -r[idx])
+            sol[idx] = direct_solve(A, -r[idx])
         except RuntimeError as exc:
             raise ConvergenceError(f"deployment: singular tangent ({exc})") from None
         if not np.all(np.isfinite(sol)):
@@ -213,21 +212,6 @@ def _wall_penalty(wall: Wall) -> float:
     t = wall.lumen
     edge = np.linalg.norm(wall.points[t[:, 1]] - wall.points[t[:, 0]], axis=1).mean()
     return 0.1 * bulk * edge
-
-
-def _direct_solve(A: sp.csc_matrix, b: np.ndarray) -> np.ndarray:
-    """MKL PARDISO (unsymmetric, fresh analysis: contact changes the pattern) when present —
-    SuperLU needs minutes for a 12k-DOF wall — else SuperLU."""
-    if A.shape[0] > 2000:
-        try:
-            import pypardiso
-
-            x = pypardiso.spsolve(sp.csr_matrix(A), b)
-            if np.all(np.isfinite(x)):
-                return x
-        except ImportError:
-            pass
-    return spla.spsolve(A, b)
 
 
 def place(state: BeamState, point: np.ndarray, axis: np.ndarray) -> BeamState:

@@ -40,6 +40,22 @@ class EquilibriumInfo:
     penetration_mm: float
 
 
+def direct_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
+    """Sparse direct solve: MKL PARDISO (unsymmetric, fresh analysis each call: contact
+    changes the pattern) above 2000 unknowns, else SuperLU. Measured on the EndoBeams braid
+    (20k DOF bordered by the 6 dense rigid-mode rows): PARDISO 0.23 s, SuperLU 12.3 s."""
+    if A.shape[0] > 2000:
+        try:
+            import pypardiso
+
+            x = pypardiso.spsolve(sp.csr_matrix(A), np.asarray(b, float))
+            if np.all(np.isfinite(x)):
+                return x
+        except ImportError:
+            pass
+    return spla.spsolve(sp.csc_matrix(A), b)
+
+
 def rigid_mode_rows(x: np.ndarray, n_dof: int) -> sp.csr_matrix:
     """6 × n_dof constraint rows: zero mean translation and zero mean rotation of the nodes
     (translational DOFs only). Unbiased for self-equilibrated loads (reactions vanish)."""
@@ -100,10 +116,13 @@ class Equilibrium:
         A = sp.csc_matrix(A)[idx][:, idx]
         sol = np.zeros(A.shape[0] + (~keep).sum())
         try:
-            sol[idx] = spla.splu(A).solve(b[idx])
+            sol[idx] = direct_solve(A, b[idx])
         except RuntimeError as exc:  # exactly singular: an unconstrained mechanism
             raise ConvergenceError(f"beam network: singular tangent ({exc}); is the device "
                                    "free to drift (no contact, no constraint)?") from None
+        if not np.all(np.isfinite(sol)):
+            raise ConvergenceError("beam network: singular tangent; is the device free to "
+                                   "drift (no contact, no constraint)?")
         return sol[:n], sol[n:]
 
     def _free_residual(self, r: np.ndarray, C) -> np.ndarray:
