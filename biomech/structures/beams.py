@@ -96,8 +96,13 @@ class BeamModel:
         self.GJ = np.array([G * torsion_constant(int(k), w, t)
                             for k, w, t in zip(self.section, self.width, self.thickness)])
         if len(self.ties) and not self.tie_stiffness:
-            self.tie_stiffness = 1e3 * float(np.median(self.params[0] * self.area() / self.l0))
+            self.tie_stiffness = 1e2 * float(np.median(self.params[0] * self.area() / self.l0))
         self._pattern()
+
+    def force_noise(self) -> float:
+        """Round-off floor of the internal force (N): 10 ε × the stiffest spring × the size."""
+        k = max(float(np.max(self.params[0] * self.area() / self.l0)), self.tie_stiffness)
+        return 10.0 * np.finfo(float).eps * k * float(np.abs(self.nodes).max())
 
     @property
     def n_nodes(self) -> int:

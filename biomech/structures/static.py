@@ -164,7 +164,7 @@ class Equilibrium:
             err = np.abs(rf).max()
             if not np.isfinite(err):
                 raise ConvergenceError("beam network: non-finite residual")
-            if err <= self.opt.rtol * scale + self.opt.atol:
+            if err <= self.opt.rtol * scale + max(self.opt.atol, self.model.force_noise()):
                 return BeamState(state.x, state.R, trial), it, float(err)
         raise ConvergenceError(f"beam network: Newton did not converge in "
                                f"{self.opt.max_iterations} iterations (residual {err:.3e} N, "

@@ -223,3 +223,17 @@ def test_a_case_gives_what_biomech_aaa_gives(batch, inputs, tmp_path):
             assert b[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
         else:
             assert b[key] == value, key
+
+
+def test_a_running_scheduler_gives_the_same_numbers(batch, cluster, inputs, tmp_path):
+    """--scheduler tcp://…: the same case on an already running cluster (here a local one,
+    reached only through its address, as a remote one would be) gives the same numbers."""
+    _, out_local = batch
+    path = write_cohort(inputs / "one.csv", [GOOD[0]])
+    out = tmp_path / "remote"
+    address = cluster.scheduler.address
+    assert address.startswith("tcp://")
+    code = cli.main(["batch", str(path), "--out", str(out), "--scheduler", address, "--seed", "7",
+                     "--quiet"])
+    assert code == 0
+    assert numbers(summary(out, "tube_a")) == numbers(summary(out_local, "tube_a"))
