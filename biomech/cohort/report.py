@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from biomech.cohort.records import _float as _num
 from biomech.cohort.table import ROW_ERROR
 from biomech.report import formatting as fmt
 from biomech.report.figures import _RC, svg_of
@@ -41,16 +42,6 @@ REPAIR, SURVEILLANCE = "repair indicated", "surveillance"
 HIGH, LOW = "PWRI >= 1", "PWRI < 1"
 SLOWEST = 10
 SEX_STYLE = {"male": ("#2c4a6e", "o"), "female": ("#b3261e", "s")}
-
-
-def _num(x) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _q(x, unit: str = "", digits: int = 3) -> str:
