@@ -83,6 +83,7 @@ class DeploymentSolver:
     def residual(self, cfg: Configuration):
         """Residual (n), tangent (CSR n × n), trial beam history."""
         fb, Kb, trial = self.beam.forces(cfg.beam)
+        self.internal_scale = float(np.abs(fb).max())  # the force yardstick of this state
         blocks = [Kb]
         r = np.zeros(self.n)
         r[:self.n_b] = fb
@@ -168,7 +169,7 @@ class DeploymentSolver:
         C = self._constraints(cfg)
         r, K, trial = self.residual(cfg)
         rf = self._free(r, C)
-        scale = max(np.abs(rf).max(), np.abs(self.beam.forces(cfg.beam)[0]).max(), 1e-9)
+        scale = max(np.abs(rf).max(), self.internal_scale, 1e-9)
         err = np.abs(rf).max()
         for it in range(1, self.opt.max_iterations + 1):
             du = self._linear(K, r, C)

@@ -94,6 +94,7 @@ class Equilibrium:
     def residual(self, state: BeamState, f_ext: np.ndarray | None):
         """Residual, tangent and trial history at ``state``."""
         f, K, trial = self.model.forces(state)
+        self.internal_scale = float(np.abs(f).max())  # the force yardstick of this state
         for c in self.contacts:
             fc, Kc = c.forces(state.x, self.model.n_dof)
             f = f + fc
@@ -154,8 +155,7 @@ class Equilibrium:
         committed = state.history
         r, K, trial = self.residual(state, f_ext)
         rf = self._free_residual(r, C)
-        f_int, _, _ = self.model.forces(state)
-        scale = max(np.abs(f_int).max(), np.abs(rf).max(),
+        scale = max(self.internal_scale, np.abs(rf).max(),
                     0.0 if f_ext is None else np.abs(f_ext).max(), 1e-12)
         err = np.abs(rf).max()
         for it in range(1, self.opt.max_iterations + 1):
