@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -291,8 +290,9 @@ _WORKER: dict[str, Any] = {}
 
 def _init_sample_worker(mesh, case: AAACase, neck_mm: float, reference: np.ndarray) -> None:
     """Per worker process: the mesh, case and nominal zero-pressure geometry, once."""
-    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    from biomech.threads import single_threaded
+
+    single_threaded()
     _WORKER.update(mesh=mesh, case=case, neck=neck_mm, reference=reference)
 
 

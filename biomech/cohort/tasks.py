@@ -14,8 +14,6 @@ are compiled (or loaded from the cache) once per worker process.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -23,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from biomech.threads import THREAD_ENV, single_threaded
 
 __all__ = [
     "THREAD_ENV",
@@ -38,24 +38,15 @@ __all__ = [
     "write_failure",
 ]
 
-# One thread per worker process: no oversubscription, and the same numbers whatever the
-# number of workers (a threaded solver may round differently with a different thread count).
-THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "OPENBLAS_NUM_THREADS": "1"}
 CASE_FILES = ("summary.json", "result.vtu", "report.html", "wall_stress.png",
               "rupture_index.png")
 
 
 def limit_threads() -> None:
-    """Single-threaded numba in this (task) thread; the environment for libraries loaded later.
-    The LocalCluster sets THREAD_ENV before its workers start; on a remote cluster start the
-    workers with it (see the README)."""
-    for key, value in THREAD_ENV.items():
-        os.environ.setdefault(key, value)
-    with contextlib.suppress(Exception):  # an odd numba build must not fail the case
-        import numba
-
-        numba.set_num_threads(1)  # thread-local in numba: set in every task
+    """One solver thread in this task (see ``biomech.threads``): the same numbers whatever
+    the number of workers, and no oversubscription. The LocalCluster also starts its workers
+    with THREAD_ENV; on a remote cluster start them with it (see the README)."""
+    single_threaded()
 
 
 def _error(exc: BaseException) -> str:

@@ -59,7 +59,9 @@ class Problem:
         dead_load: np.ndarray | None = None,
         symmetric_load_stiffness: bool = True,
     ) -> None:
-        self.X = np.ascontiguousarray(points, dtype=np.float64)
+        # a copy, never a view: callers move the reference (zero-pressure iterations) while
+        # the mesh it came from may be read, even pickled, by another thread
+        self.X = np.array(points, dtype=np.float64, order="C")
         self.n_nodes = len(self.X)
         self.n_dofs = 3 * self.n_nodes
         self.solids = solids

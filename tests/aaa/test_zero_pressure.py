@@ -61,3 +61,16 @@ def test_gives_up_honestly_after_max_iterations():
     zp = zero_pressure_geometry(model, tol_mm=1e-9, max_iterations=2)
     assert not zp.converged and zp.iterations == 2 and zp.error_mm > 1e-9
     assert zp.summary()["converged"] is False
+
+
+def test_the_mesh_is_never_moved_while_the_reference_is_iterated():
+    """The trial references live in the compiled problem, not in the caller's mesh: another
+    thread (a Dask worker sending the mesh to a second worker) may read it meanwhile."""
+    model = _tube_model("neo-hookean", mu=0.3, bulk=300.0)
+    imaged = model.mesh.points.copy()
+    moved = []
+    zp = zero_pressure_geometry(
+        model, tol_mm=0.01,
+        progress=lambda k, e: moved.append(np.abs(model.mesh.points - imaged).max()))
+    assert zp.iterations >= 2 and np.abs(zp.reference - imaged).max() > 0.1
+    assert moved == [0.0] * zp.iterations
