@@ -276,7 +276,9 @@ def test_guccione_uniaxial_along_fibre(all_cases):
         )
         out = evaluate(resolved, F, basis)
         s = basis @ out["sigma"] @ basis.T
-        assert abs(s[2, 2]) < 1e-10 * abs(s[0, 0])
+        # σ_nn = σ_ss (zeroed by the root find) up to round-off in the rotated basis, where the
+        # volumetric pressure is a difference of large terms (1.3e-10 seen with numba 0.68, numpy 2.4)
+        assert abs(s[2, 2]) < 1e-8 * abs(s[0, 0])
         check_against(s[0, 0], out["J"], lam, closed_form)
 
 
