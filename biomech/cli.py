@@ -1,6 +1,7 @@
 """Command line: ``biomech solve CASE.toml --out DIR``, ``biomech demo``, ``biomech bench``,
 ``biomech measure INPUT``, ``biomech mesh INPUT --out model.vtu``, ``biomech aaa INPUT ...``,
 ``biomech stent bench CATALOGUE --device NAME --to D --out DIR``,
+``biomech stent deploy INPUT --catalogue CATALOGUE --landing neck --out DIR``,
 ``biomech batch COHORT.csv --out DIR``."""
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from biomech.report.html import (
     write_atomic,
 )
 from biomech.report.references import AAA_FORMULAS, AAA_SOURCES
+from biomech.report.stent import write_stent_report
 from biomech.report.viewer import Field, Marker, viewer_block
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "viewer_block",
     "write_aaa_report",
     "write_atomic",
+    "write_stent_report",
 ]

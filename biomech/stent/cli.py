@@ -1,4 +1,5 @@
-"""`biomech stent …` subcommands: the virtual radial-force bench test of a catalogue device."""
+"""`biomech stent …` subcommands: the radial-force bench test of a catalogue device and the
+crash-test (deployment) of catalogue devices in a patient's vessel."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from biomech.units import parse_quantity
 
 
 def add_parser(sub) -> None:
-    """Register ``biomech stent bench``."""
+    """Register ``biomech stent bench`` and ``biomech stent deploy``."""
     stent = sub.add_parser("stent", help="stent / stent-graft virtual tests")
     ssub = stent.add_subparsers(dest="stent_command", required=True)
     b = ssub.add_parser("bench", help="radial-force test: a rigid crimping head closes to --to "
@@ -24,10 +25,56 @@ def add_parser(sub) -> None:
     b.add_argument("--out", required=True, help="output folder (created)")
     b.add_argument("--steps", type=int, default=20, help="diameter steps each way (adaptive)")
     b.add_argument("--quiet", action="store_true")
+    d = ssub.add_parser("deploy", help="crash-test catalogue devices in a patient's vessel: "
+                                       "crimp, place at the landing zone, release, systole")
+    d.add_argument("input", help="label map, surface or volume mesh (as `biomech mesh`)")
+    d.add_argument("--catalogue", required=True, help="device catalogue (TOML)")
+    d.add_argument("--device", action="append", help="a device name (repeatable; default all)")
+    d.add_argument("--landing", default="neck",
+                   help='"neck" (10 mm below the inlet) or a distance from the inlet, "12 mm"')
+    d.add_argument("--systolic", default="140 mmHg", help='e.g. "140 mmHg"')
+    d.add_argument("--diastolic", default="85 mmHg", help='e.g. "85 mmHg" (imaging pressure)')
+    d.add_argument("--friction", type=float, default=0.2,
+                   help="device–wall Coulomb coefficient (default 0.2, an assumption)")
+    d.add_argument("--catheter", help='crimped diameter, e.g. "10 mm" (default 0.6 × lumen)')
+    d.add_argument("--size", default="3 mm", help='wall element size (default "3 mm")')
+    d.add_argument("--wall-thickness", default="1.5 mm", help='default "1.5 mm"')
+    d.add_argument("--steps", type=int, default=6, help="catheter release steps (adaptive)")
+    d.add_argument("--out", required=True, help="output folder (created)")
+    d.add_argument("--quiet", action="store_true")
 
 
 def run(args) -> int:
     """Run a ``biomech stent`` subcommand; 0 on success (CaseError propagates: exit 2)."""
+    if args.stent_command == "deploy":
+        return _deploy(args)
+    return _bench(args)
+
+
+def _deploy(args) -> int:
+    from biomech.aaa.run import AAACase, parse_pressure_mmHg
+    from biomech.stent.run import run_deploy
+
+    if args.steps < 1:
+        raise CaseError("--steps must be >= 1")
+    # sex and family history feed only the strength model, which a crash-test does not
+    # report (wall stress only): fixed placeholders, never shown
+    case = AAACase(args.input, parse_pressure_mmHg(args.systolic, "--systolic"),
+                   parse_pressure_mmHg(args.diastolic, "--diastolic"), "male", False,
+                   size_mm=parse_quantity(args.size, "length", key="--size"),
+                   wall_thickness_mm=parse_quantity(args.wall_thickness, "length",
+                                                    key="--wall-thickness"))
+    catheter = parse_quantity(args.catheter, "length", key="--catheter") if args.catheter \
+        else None
+    summary = run_deploy(case, args.catalogue, args.out, landing=args.landing,
+                         devices=args.device, friction=args.friction, catheter_mm=catheter,
+                         steps=args.steps, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{args.out}/summary.json, report.html")
+    return 0 if any(d.get("status") == "ok" for d in summary["devices"]) else 1
+
+
+def _bench(args) -> int:
     from biomech.stent import get_device, load_catalogue
     from biomech.stent.bench import outer_diameter, radial_force_test
 

@@ -7,9 +7,10 @@ internal force + wall residual (internal − follower pressure) + contact forces
 catheter: rigid frictionless cylinder; device ↔ lumen: :class:`SurfaceContact`, augmented
 Lagrangian, Coulomb friction). While the catheter holds the device, its six rigid-body
 modes are held by Lagrange multipliers (catheter axis and pusher: without them a device
-that momentarily loses contact in a Newton iterate floats free); they are released when
-the catheter is withdrawn and the wall contact (with friction) carries the device. Quasi-static: every reported state is an
-equilibrium (residual below tolerance), so no energy balance is needed to show it.
+that momentarily loses contact in a Newton iterate floats free). The catheter is withdrawn
+with them still held (the pusher: the device springs onto the wall), then they are released
+and the wall contact (with friction) carries the device. Quasi-static: every reported state
+is an equilibrium (residual below tolerance), so no energy balance is needed to show it.
 Units: mm, N, MPa.
 """
 
@@ -247,8 +248,9 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
            wall_u0: np.ndarray | None = None) -> dict:
     """Crimp ``network`` into a catheter, place its z = 0 end at ``point`` along ``axis``,
-    open the catheter to ``release_diameter_mm`` (beyond the lumen) against the wall, then
-    let go of the device (pusher released) and settle. Returns the solver, the final
+    open the catheter to ``release_diameter_mm`` (short of the wall, or beyond the lumen to
+    press the device on), withdraw it with the pusher holding the device's rigid modes, then
+    let go of the device and settle. Returns the solver, the final
     configuration, the catheter path and the states (when ``keep_states``). ``wall_u0``: the
     wall's displacement before deployment (its equilibrium under the blood pressure)."""
     from biomech.contact import RigidCylinder
@@ -286,17 +288,25 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         if keep_states:
             history[-1]["state"] = box["cfg"].copy()
 
-    snap = lambda: (box["cfg"].copy(), catheter.multipliers.copy(), catheter.radius)
+    def snap():  # everything a failed step may leave changed: state and multipliers
+        return (box["cfg"].copy(), catheter.multipliers.copy(), catheter.radius,
+                lumen.multipliers.copy())
 
     def restore(s) -> None:
-        box["cfg"], catheter.multipliers, catheter.radius = s[0].copy(), s[1], s[2]
+        box["cfg"], catheter.multipliers, catheter.radius = s[0].copy(), s[1].copy(), s[2]
+        lumen.multipliers = s[3].copy()
 
     solve()  # the crimped device held in the catheter, in place
     follow_path(set_radius, solve, catheter_diameter_mm, release_diameter_mm, steps,
                 on_step=record, snapshot=snap, restore=restore)
-    solver.catheter = None  # catheter withdrawn; the pusher lets go unless nothing would hold
-    solver.hold = friction <= 0.0  # the device axially (frictionless wall: axial mode free)
-    box["cfg"], info = solver.solve(box["cfg"])
+    solver.catheter = None  # catheter withdrawn: the device springs onto the wall, the
+    box["cfg"], info = solver.solve(box["cfg"])  # pusher still holding its rigid modes
+    history.append({"catheter_diameter_mm": None, **info,
+                    "wall_force_N": float(lumen.contact_forces().sum())})
+    if keep_states:
+        history[-1]["state"] = box["cfg"].copy()
+    solver.hold = friction <= 0.0  # then lets go, unless nothing would hold the device
+    box["cfg"], info = solver.solve(box["cfg"])  # axially (frictionless wall)
     history.append({"catheter_diameter_mm": None, **info,
                     "wall_force_N": float(lumen.contact_forces().sum())})
     return {"solver": solver, "configuration": box["cfg"], "history": history,

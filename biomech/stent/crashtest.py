@@ -1,0 +1,246 @@
+"""One device's crash-test in a patient's vessel: checks before solving, deployment at the
+landing zone (crimp → place → release → settle at the imaging pressure), the same state
+taken to systole, and the clinical figures of the result.
+
+Figures (per device, JSON-able; lengths mm, forces N, pressures kPa, strains %):
+apposition (share of the device's strut length within ``APPOSED_MM`` of the lumen), max gap,
+seal length (proximal stretch whose every 1 mm band is apposed all round), oversizing
+(nominal / landing lumen diameter − 1), radial force (total wall contact force), contact
+pressure (mean over the device's envelope, peak over a strut footprint), peak and
+alternating strut strain (diastole ↔ systole), wall stress before and after, foreshortening,
+migration margin = μ Σλ / (p_sys · A_proximal).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from biomech.errors import CaseError
+
+APPOSED_MM = 0.5        # a strut within this gap of the lumen counts as apposed
+SEAL_BAND_MM = 1.0      # seal length is counted in axial bands of this width
+LANDING_SEAL_MM = 15.0  # lumen diameter for oversizing: mean over this proximal length
+
+
+@dataclass
+class CrashTest:
+    """A deployed device: figures (``figures``), states for the time series and the final
+    wall fields; ``error`` when it was rejected or did not converge."""
+
+    name: str
+    figures: dict[str, Any]
+    states: list[np.ndarray] = field(default_factory=list)
+    beams: np.ndarray | None = None
+    gaps: np.ndarray | None = None
+    strain: np.ndarray | None = None
+    wall_points: np.ndarray | None = None
+    wall_fields: dict | None = None
+
+
+def _node_lengths(x: np.ndarray, beams: np.ndarray) -> np.ndarray:
+    """Strut length (mm) attributed to each node (half of each attached element)."""
+    le = np.linalg.norm(x[beams[:, 1]] - x[beams[:, 0]], axis=1)
+    w = np.zeros(len(x))
+    np.add.at(w, beams.ravel(), np.repeat(0.5 * le, 2))
+    return w
+
+
+def seal_length(zeta: np.ndarray, apposed: np.ndarray, band: float = SEAL_BAND_MM) -> float:
+    """Length (mm) from the proximal end (ζ = 0) over which every band of width ``band``
+    that holds device nodes has all of them apposed; empty bands between apposed ones count
+    (fabric or cell spans bridge them), the stretch stops at the first band with a gap."""
+    edges = np.arange(0.0, zeta.max() + band, band)
+    idx = np.clip(np.searchsorted(edges, zeta, side="right") - 1, 0, len(edges) - 1)
+    last = 0.0
+    for k in range(len(edges)):
+        here = idx == k
+        if not here.any():
+            continue
+        if not apposed[here].all():
+            break
+        last = min(edges[k] + band, float(zeta.max()))
+    return float(last)
+
+
+def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Placement (point, axis) of ``device`` with its proximal end at arc length ``s0``;
+    CaseError if it cannot be deployed there (too long, catheter off the lumen)."""
+    from biomech.stent.vessel import END_MARGIN_MM
+
+    length = device.length_mm
+    room = vessel.length_mm - END_MARGIN_MM - s0
+    if length > room:
+        raise CaseError(f"{device.name}: {length:.1f} mm long but only {max(room, 0):.1f} mm of "
+                        f"vessel lie beyond the landing point ({s0:.1f} mm from the inlet): choose "
+                        "a shorter device or land it more proximally")
+    point, axis, bend = vessel.axis_over(s0, length)
+    lumen_min = float(vessel.lumen_diameter_between(s0, s0 + length).min())
+    if bend + 0.5 * catheter_mm > 0.5 * lumen_min - 0.5:
+        raise CaseError(f"{device.name}: the centreline bends {bend:.1f} mm off a straight "
+                        f"catheter over the device's {length:.0f} mm; a {catheter_mm:.1f} mm "
+                        f"catheter would touch the {lumen_min:.1f} mm lumen: use --catheter "
+                        "smaller or a shorter device")
+    return point, axis
+
+
+def crash_test(vessel, device, *, s0: float, catheter_mm: float, friction: float,
+               steps: int = 6) -> CrashTest:
+    """Deploy ``device`` (a catalogue Device) in ``vessel`` at arc length ``s0`` (mm), then
+    take it to systole; the figures. Raises CaseError (not deployable) or ConvergenceError."""
+    from biomech.stent.deploy import Wall, deploy
+
+    t0 = time.perf_counter()
+    net = device.build()
+    lumen_d = float(np.mean(vessel.lumen_diameter_between(s0, s0 + LANDING_SEAL_MM)))
+    if device.nominal_diameter_mm <= lumen_d:
+        raise CaseError(f"{device.name}: nominal diameter {device.nominal_diameter_mm:g} mm is "
+                        f"not larger than the {lumen_d:.1f} mm lumen at the landing zone: it "
+                        "would not touch the wall (no apposition, no seal)")
+    point, axis = check_fit(vessel, device, s0, catheter_mm)
+    wall = Wall(vessel.problem, vessel.reference, vessel.lumen)
+    out = deploy(net, wall, point=point, axis=axis, catheter_diameter_mm=catheter_mm,
+                 release_diameter_mm=_release_diameter(vessel, device, s0), friction=friction,
+                 steps=steps, keep_states=True, wall_u0=vessel.u_imaging)
+    solver, dia = out["solver"], out["configuration"]
+    figures = _figures_at(solver, dia, point, axis)
+    strain_dia = solver.beam.peak_strains(dia.beam)
+    force_dia, lam_dia = solver.lumen.contact_forces().sum(), solver.lumen.contact_forces()
+    case = vessel.case
+    wall.load_factor = case.systolic_mmHg / case.imaging_mmHg
+    sys_cfg, info = solver.solve(dia.copy())
+    strain_sys = solver.beam.peak_strains(sys_cfg.beam)
+    wall_fields = _wall_after(vessel, sys_cfg.wall_u)
+    figures.update(
+        _sizing(vessel, device, s0, lumen_d),
+        radial_force_N=float(force_dia),
+        **_pressures(solver, dia, lam_dia, lumen_d),
+        peak_strain_pct=100.0 * float(max(strain_dia.max(), strain_sys.max())),
+        alternating_strain_pct=100.0 * 0.5 * float(np.abs(strain_sys - strain_dia).max()),
+        **_migration(vessel, s0, friction, lam_dia),
+        **_wall_stress(vessel, wall_fields, point, axis, device),
+        covered=net.graft is not None,
+        placement_point_mm=[float(v) for v in point], placement_axis=[float(v) for v in axis],
+        foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / device.length_mm),
+        dof=int(solver.n), beam_dof=int(solver.n_b), contact_pairs=int((lam_dia > 0).sum()),
+        newton_iterations=int(sum(h.get("iterations", 0) for h in out["history"])
+                              + info["iterations"]),
+        residual_N=float(max(out["history"][-1]["residual"], info["residual"])),
+        contact_error_mm=float(max(out["history"][-1]["contact_error_mm"],
+                                   info["contact_error_mm"])),
+        wall_s=time.perf_counter() - t0)
+    states = [h["state"].beam.x.copy() for h in out["history"] if "state" in h]
+    states += [dia.beam.x.copy(), sys_cfg.beam.x.copy()]
+    gaps = _gaps(solver, dia)
+    return CrashTest(device.name, figures, states, np.asarray(solver.beam.beams), gaps,
+                     np.maximum(strain_dia, strain_sys),
+                     vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
+
+
+def _release_diameter(vessel, device, s0: float) -> float:
+    """The catheter opens to 0.9 × the narrowest lumen over the device (mm), short of the
+    wall, then is withdrawn: the device springs onto the wall by itself, as when a sheath is
+    pulled back (a catheter pressing the device against the wall is a numerical crutch that
+    pinches it between two surfaces)."""
+    lumen_min = float(vessel.lumen_diameter_between(s0, s0 + device.length_mm).min())
+    return min(0.9 * lumen_min, device.nominal_diameter_mm)
+
+
+def _gaps(solver, cfg) -> np.ndarray:
+    from biomech.stent.deploy import device_gaps
+
+    return device_gaps(solver, cfg, radius=20.0)
+
+
+def _figures_at(solver, cfg, point: np.ndarray, axis: np.ndarray) -> dict[str, float]:
+    """Apposition, gaps, seal and deployed length of the settled state."""
+    x = cfg.beam.x
+    gaps = _gaps(solver, cfg)
+    apposed = gaps <= APPOSED_MM
+    w = _node_lengths(x, np.asarray(solver.beam.beams))
+    zeta = (x - point) @ axis
+    zeta = zeta - zeta.min()
+    finite = np.isfinite(gaps)
+    return {"apposition_pct": 100.0 * float(w[apposed].sum() / w.sum()),
+            "max_gap_mm": float(gaps[finite].max()) if finite.any() else float("inf"),
+            "seal_length_mm": seal_length(zeta, apposed),
+            "deployed_length_mm": float(zeta.max())}
+
+
+def _sizing(vessel, device, s0: float, lumen_d: float) -> dict[str, float]:
+    outer = vessel.outer_diameter_mm[(vessel.s_mm >= s0) & (vessel.s_mm <= s0 + LANDING_SEAL_MM)]
+    outer_d = float(np.nanmean(outer)) if np.isfinite(outer).any() else float("nan")
+    return {"nominal_diameter_mm": device.nominal_diameter_mm, "length_mm": device.length_mm,
+            "landing_lumen_diameter_mm": lumen_d, "landing_outer_diameter_mm": outer_d,
+            "oversizing_pct": 100.0 * (device.nominal_diameter_mm / lumen_d - 1.0),
+            "oversizing_outer_pct": 100.0 * (device.nominal_diameter_mm / outer_d - 1.0)}
+
+
+def _pressures(solver, cfg, lam: np.ndarray, lumen_d: float) -> dict[str, float]:
+    """Mean contact pressure over the device's cylindrical envelope and peak over one strut
+    footprint (node force / (strut width × attributed strut length)), kPa."""
+    beams = np.asarray(solver.beam.beams)
+    w = _node_lengths(cfg.beam.x, beams)
+    width = np.zeros(len(w))
+    np.maximum.at(width, beams.ravel(), np.repeat(np.asarray(solver.beam.width), 2))
+    length = float(np.ptp(cfg.beam.x @ solver.axis))
+    mean = lam.sum() / (np.pi * lumen_d * max(length, 1e-9))
+    peak = np.max(lam / np.maximum(width * w, 1e-12))
+    return {"mean_contact_pressure_kPa": 1e3 * float(mean),
+            "peak_contact_pressure_kPa": 1e3 * float(peak)}
+
+
+def _migration(vessel, s0: float, friction: float, lam: np.ndarray) -> dict[str, float]:
+    """Friction capacity μ Σλ against the displacement force of systolic pressure on the
+    proximal lumen cross-section, p_sys · π d²/4 (N)."""
+    from biomech.aaa.run import MMHG_TO_MPA
+
+    d = float(vessel.lumen_diameter_between(s0, s0 + 2.0).mean())
+    drag = vessel.case.systolic_mmHg * MMHG_TO_MPA * np.pi * d * d / 4.0
+    cap = friction * float(lam.sum())
+    return {"friction_capacity_N": cap, "displacement_force_N": float(drag),
+            "migration_margin": cap / drag}
+
+
+def _wall_after(vessel, wall_u: np.ndarray) -> dict:
+    """Wall stress fields (aaa.twin.wall_fields) of the systolic state with the device."""
+    from biomech.aaa.run import _cut_ends, _distance_to_faces
+    from biomech.aaa.twin import wall_fields
+    from biomech.results import Result, _with_invariants
+
+    u = np.asarray(wall_u, float)
+    fields = _with_invariants(vessel.problem.element_fields(u))
+    res = Result(vessel.model, u.reshape(-1, 3).copy(), fields, [], {}, vessel.problem)
+    case, nom = vessel.case, vessel.nominal
+    return wall_fields(res, neck_diameter_mm=nom.neck_mm, sex=case.sex,
+                       family_history=case.family_history,
+                       exclude=_distance_to_faces(vessel.model.mesh, res.deformed_points,
+                                                  _cut_ends(vessel.model.mesh))
+                       < case.end_exclusion_mm)
+
+
+def _wall_stress(vessel, after: dict, point, axis, device) -> dict[str, float]:
+    """Peak first principal wall stress (MPa) over the scored wall and over the cells beside
+    the device (axial span, within its nominal radius + 5 mm), before and after."""
+    from biomech.aaa.twin import cell_centroids
+
+    before = vessel.nominal.twin.fields
+    c = cell_centroids(vessel.imaged_points, vessel.model.mesh) - point
+    z = c @ axis
+    r = np.linalg.norm(c - np.outer(z, axis), axis=1)
+    near = (z >= 0) & (z <= device.length_mm) & (r <= 0.5 * device.nominal_diameter_mm + 5.0)
+
+    def peak(f, sel):
+        v = f["stress_p1_MPa"][sel & f["scored"]]
+        return float(v.max()) if v.size else float("nan")
+
+    every = np.ones(len(near), bool)
+    return {"wall_pws_before_MPa": peak(before, every), "wall_pws_after_MPa": peak(after, every),
+            "landing_wall_stress_before_MPa": peak(before, near),
+            "landing_wall_stress_after_MPa": peak(after, near)}
+
+
+__all__ = ["APPOSED_MM", "CrashTest", "check_fit", "crash_test", "seal_length"]

@@ -1,0 +1,201 @@
+"""`biomech stent deploy`: crash-test every catalogue device in one patient's vessel twin
+and write ``summary.json``, ``report.html``, per-device VTU/PVD series and renders.
+
+Output folder layout: ``summary.json`` (written last, atomically), ``report.html``,
+``<device>/deployment.pvd`` + ``<device>/device_NNN.vtu`` (crimped, each release step,
+settled at diastole, systole), ``<device>/wall.vtu`` (the wall at systole with the device:
+stress), ``<device>.png`` (the settled device coloured by its gap to the lumen).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biomech.errors import CaseError, ConvergenceError
+
+
+ASSUMPTIONS = [
+    "blood pressure stays on the whole lumen after deployment (the sac is not assumed "
+    "excluded)",
+    "graft fabric carries no compression and is not modelled: below its nominal diameter it "
+    "wrinkles and adds no radial force",
+    "the imaged geometry is at the imaging (diastolic) pressure; the zero-pressure geometry "
+    "comes from the [aaa] twin",
+]
+
+
+def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str = "neck",
+               devices: Sequence[str] | None = None, friction: float = 0.2,
+               catheter_mm: float | None = None, steps: int = 6, quiet: bool = False,
+               report: bool = True) -> dict[str, Any]:
+    """Deploy the catalogue's devices (or those named) in ``case``'s vessel (an [aaa]
+    AAACase: input, pressures, meshing options) at ``landing``; the summary dict."""
+    from biomech.stent import get_device, load_catalogue
+    from biomech.stent.crashtest import crash_test
+    from biomech.stent.ranking import CRITERIA, assess, rank
+    from biomech.stent.vessel import parse_landing, prepare_vessel
+
+    parse_landing(landing)  # bad input is refused before the twin is solved
+    if not 0.0 <= friction <= 1.0:
+        raise CaseError(f"--friction {friction:g}: a Coulomb coefficient lies in 0–1")
+    say = (lambda m: None) if quiet else (lambda m: print(f"biomech stent deploy: {m}",
+                                                          flush=True))
+    t0 = time.perf_counter()
+    cat = load_catalogue(catalogue)
+    chosen = [get_device(cat, n) for n in devices] if devices else list(cat)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    vessel = prepare_vessel(case, say=say)
+    s0 = vessel.landing_start(landing)
+    lumen_min = float(vessel.lumen_diameter_between(s0, s0 + 15.0).min())
+    catheter = catheter_mm or round(0.6 * lumen_min, 1)
+    t_vessel = time.perf_counter() - t0
+    entries, renders, surfaces, warns = [], {}, {}, []
+    for dev in chosen:
+        say(f"{dev.name}: deploying at {s0:.0f} mm from the inlet")
+        entry = {"name": dev.name, "type": dev.type, "description": dev.description,
+                 "nominal_diameter_mm": dev.nominal_diameter_mm, "length_mm": dev.length_mm}
+        try:
+            ct = crash_test(vessel, dev, s0=s0, catheter_mm=catheter, friction=friction,
+                            steps=steps)
+        except (CaseError, ConvergenceError) as exc:
+            entry.update(status="rejected" if isinstance(exc, CaseError) else "failed",
+                         error=str(exc), acceptable=False, reasons=[str(exc)], cautions=[])
+            say(f"{dev.name}: {entry['status']}: {exc}")
+            entries.append(entry)
+            continue
+        ok, no, caution = assess(ct.figures, dev.material.get("model", "nitinol"))
+        entry.update(ct.figures, status="ok", error=None, acceptable=ok, reasons=no + caution,
+                     cautions=caution, files=_write_series(out, dev.name, ct, vessel))
+        png, warn = _render(out, dev.name, ct)
+        if png:
+            renders[dev.name] = png
+        warns += warn
+        surfaces[dev.name] = _surfaces(vessel, ct)
+        say(f"{dev.name}: apposition {ct.figures['apposition_pct']:.0f} %, seal "
+            f"{ct.figures['seal_length_mm']:.1f} mm, radial force "
+            f"{ct.figures['radial_force_N']:.2f} N ({ct.figures['wall_s']:.0f} s)")
+        entries.append(entry)
+    ranking, recommendation = rank(entries)
+    summary = _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries,
+                       ranking, recommendation, CRITERIA, warns,
+                       {"vessel_s": t_vessel, "total_s": time.perf_counter() - t0})
+    if report:
+        from biomech.report.stent import write_stent_report
+
+        write_stent_report(out, summary, renders=renders, surfaces=surfaces)
+    _write_json(out / "summary.json", summary)
+    say(recommendation)
+    return summary
+
+
+def _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries, ranking,
+             recommendation, criteria, warns, timings) -> dict[str, Any]:
+    meas = vessel.nominal.meas
+    return {
+        "status": "ok",
+        "inputs": {"input": str(case.input), "catalogue": str(catalogue), "landing": landing,
+                   "landing_start_mm": s0, "systolic_mmHg": case.systolic_mmHg,
+                   "diastolic_mmHg": case.diastolic_mmHg,
+                   "imaging_pressure_mmHg": case.imaging_mmHg, "friction": friction,
+                   "catheter_diameter_mm": catheter, "element_size_mm": case.size_mm,
+                   "wall_thickness_mm": case.wall_thickness_mm,
+                   "wall_material": case.mechanics.wall_material},
+        "vessel": {"neck_diameter_mm": meas.get("neck_diameter_mm"),
+                   "neck_lumen_diameter_mm": float(np.mean(vessel.lumen_diameter_between(
+                       s0, s0 + 15.0))),
+                   "neck_length_mm": meas.get("neck_length_mm"),
+                   "max_diameter_mm": meas.get("max_diameter_mm"),
+                   "centerline_length_mm": vessel.length_mm,
+                   "landing_lumen_diameter_mm": float(vessel.lumen_diameter_between(
+                       s0, s0 + 15.0).mean()),
+                   "wall_pws_MPa": vessel.nominal.summary.get("pws_MPa"),
+                   "mesh": {"n_points": int(vessel.nominal.mesh.n_points),
+                            "n_cells": int(vessel.nominal.mesh.n_cells)}},
+        "devices": entries, "ranking": ranking, "recommendation": recommendation,
+        "criteria": criteria, "warnings": warns,
+        "assumptions": ASSUMPTIONS,
+        "timings_s": {k: round(v, 2) for k, v in timings.items()},
+    }
+
+
+def _write_series(out: Path, name: str, ct, vessel) -> dict[str, str]:
+    """<name>/device_NNN.vtu + deployment.pvd and <name>/wall.vtu (atomic each)."""
+    import meshio
+
+    from biomech.results import _atomic_meshio, _atomic_text, _pvd
+
+    d = out / _safe(name)
+    d.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for k, x in enumerate(ct.states):
+        point_data = {"gap_mm": np.nan_to_num(ct.gaps, posinf=-1.0)} \
+            if k >= len(ct.states) - 2 else {}
+        mesh = meshio.Mesh(x, [("line", ct.beams)], point_data=point_data,
+                           cell_data={"peak_strain_pct": [100.0 * ct.strain]})
+        _atomic_meshio(mesh, d / f"device_{k:03d}.vtu")
+        entries.append((float(k), f"device_{k:03d}.vtu"))
+    _atomic_text(d / "deployment.pvd", _pvd(entries))
+    wall = vessel.nominal.twin.result.to_meshio(
+        displacement=ct.wall_points - vessel.model.mesh.points,
+        fields=[{} for _ in vessel.model.mesh.blocks])
+    f = ct.wall_fields
+    cuts = np.cumsum([len(b.conn) for b in vessel.model.mesh.blocks])[:-1]
+    wall.cell_data = {"stress_p1_MPa": list(np.split(f["stress_p1_MPa"], cuts)),
+                      "von_mises_MPa": list(np.split(f["von_mises_MPa"], cuts))}
+    _atomic_meshio(wall, d / "wall.vtu")
+    return {"pvd": f"{_safe(name)}/deployment.pvd", "wall": f"{_safe(name)}/wall.vtu"}
+
+
+def _device_surface(ct):
+    """The settled device as tubes (pyvista), point data ``gap_mm``."""
+    import pyvista as pv
+
+    x = ct.states[-2]
+    lines = np.hstack([np.full((len(ct.beams), 1), 2), ct.beams]).ravel()
+    poly = pv.PolyData(x, lines=lines)
+    poly.point_data["gap_mm"] = np.clip(np.nan_to_num(ct.gaps, posinf=5.0), 0.0, None)
+    return poly.tube(radius=0.3, n_sides=8)
+
+
+def _render(out: Path, name: str, ct) -> tuple[Path | None, list[str]]:
+    from biomech.report.renders import Render, render_pngs
+
+    file = f"{_safe(name)}.png"
+    written, warns = render_pngs(_device_surface(ct), out, [
+        Render("gap_mm", f"{name}: gap to the lumen (mm)", file, cmap="coolwarm",
+               clim=(0.0, 1.0))])
+    return (written[0] if written else None), warns
+
+
+def _surfaces(vessel, ct):
+    """(wall surface with ``stress_MPa``, device tubes with ``gap_mm``) for the 3D view."""
+    import pyvista as pv
+
+    grid = pv.from_meshio(vessel.nominal.twin.result.to_meshio(
+        fields=[{} for _ in vessel.model.mesh.blocks]))
+    grid.points = ct.wall_points
+    f = ct.wall_fields
+    scored = f["stress_p1_MPa"][f["scored"]]
+    grid.cell_data["stress_MPa"] = np.clip(f["stress_p1_MPa"], scored.min(), scored.max())
+    surf = grid.extract_cells(np.flatnonzero(f["wall"])).extract_surface(
+        algorithm="dataset_surface").triangulate().cell_data_to_point_data()
+    return surf, _device_surface(ct)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from biomech.aaa.run import _atomic_json, _jsonable
+
+    _atomic_json(path, _jsonable(data))
+
+
+__all__: Sequence[str] = ["run_deploy"]

@@ -1,0 +1,140 @@
+"""Crash-test building blocks against closed forms: seal length, lumen diameters of a
+cylinder, landing and fit checks, acceptance and ranking rules."""
+
+import numpy as np
+import pytest
+
+from biomech.errors import CaseError
+from biomech.stent.crashtest import check_fit, seal_length
+from biomech.stent.ranking import assess, rank
+from biomech.stent.vessel import Vessel, _lumen_diameters, _lumen_triangles, parse_landing
+
+
+def straight_vessel(length=100.0, lumen_d=19.0, n=101):
+    """A Vessel with only its centreline (straight along z) and lumen diameters."""
+    s = np.linspace(0.0, length, n)
+    centre = np.column_stack([np.zeros(n), np.zeros(n), s])
+    return Vessel(None, None, None, None, np.zeros((0, 3)), np.zeros(0), np.zeros((0, 3), int),
+                  s, centre, np.full(n, lumen_d), np.full(n, lumen_d + 3.0))
+
+
+class FakeDevice:
+    def __init__(self, length, name="D"):
+        self.length_mm, self.name = length, name
+
+
+def test_seal_length_stops_at_the_first_band_with_a_gap():
+    zeta = np.arange(0.0, 20.01, 0.25)
+    apposed = zeta < 12.3                              # nodes beyond 12.3 mm stand off
+    assert seal_length(zeta, apposed) == pytest.approx(12.0)  # the 12–13 mm band has a gap
+    assert seal_length(zeta, np.ones_like(apposed)) == pytest.approx(20.0)
+    assert seal_length(zeta, zeta > 0.1) == 0.0        # the proximal band itself leaks
+
+
+def test_seal_length_bridges_empty_bands_between_rings():
+    zeta = np.concatenate([np.linspace(0, 5, 11), np.linspace(9, 14, 11)])  # 4 mm ring gap
+    assert seal_length(zeta, np.ones(22, bool)) == pytest.approx(14.0)
+
+
+def test_lumen_diameter_of_a_faceted_cylinder():
+    r, around, along = 9.5, 48, 20
+    th = np.arange(around) * 2 * np.pi / around
+    z = np.linspace(0, 40, along + 1)
+    P = np.array([[r * np.cos(t), r * np.sin(t), zz] for zz in z for t in th])
+    quads = [(j * around + i, j * around + (i + 1) % around,
+              (j + 1) * around + (i + 1) % around, (j + 1) * around + i)
+             for j in range(along) for i in range(around)]
+
+    class Mesh:
+        source = "cylinder"
+        face_sets = {"lumen": {"quad": np.array(quads)}}
+
+    centre = np.column_stack([np.zeros(41), np.zeros(41), np.linspace(0, 40, 41)])
+    T = _lumen_triangles(Mesh, P, centre)
+    n = np.cross(P[T[:, 1]] - P[T[:, 0]], P[T[:, 2]] - P[T[:, 0]])
+    assert np.all(np.sum(n * (P[T].mean(axis=1) * [1, 1, 0]), axis=1) > 0)  # out of the lumen
+    d = _lumen_diameters(P, T, centre)
+    assert np.allclose(d, 2 * r, rtol=1e-9)
+
+
+def test_landing_options_and_their_errors():
+    v = straight_vessel(length=100.0)
+    assert v.landing_start("neck") == 10.0
+    assert v.landing_start("12 mm") == 12.0 and v.landing_start("2 cm") == 20.0
+    with pytest.raises(CaseError, match="clamped boundary zone"):
+        parse_landing("4 mm")
+    with pytest.raises(ValueError, match="unit is missing"):
+        parse_landing("12")
+    with pytest.raises(CaseError, match="beyond the vessel"):
+        v.landing_start("95 mm")
+
+
+def test_fit_checks_length_and_a_straight_axis():
+    v = straight_vessel(length=100.0)
+    point, axis = check_fit(v, FakeDevice(40.0), 10.0, 10.0)
+    assert np.allclose(point, [0, 0, 10.0]) and np.allclose(axis, [0, 0, 1.0])
+    with pytest.raises(CaseError, match="only 55.0 mm of vessel lie beyond"):
+        check_fit(v, FakeDevice(70.0, "LONG"), 35.0, 10.0)
+
+
+def test_fit_refuses_a_catheter_that_would_touch_a_bent_lumen():
+    s = np.linspace(0, 100, 101)
+    R = 60.0  # a bend of radius 60 mm
+    centre = np.column_stack([R * (1 - np.cos(s / R)), np.zeros(101), R * np.sin(s / R)])
+    v = straight_vessel()
+    v.centre, v.s_mm = centre, s
+    with pytest.raises(CaseError, match="bends"):
+        check_fit(v, FakeDevice(60.0), 10.0, 12.0)
+    check_fit(v, FakeDevice(20.0), 10.0, 12.0)  # a short device fits the same bend
+
+
+FIG = {"oversizing_pct": 15.0, "seal_length_mm": 16.0, "apposition_pct": 98.0,
+       "max_gap_mm": 0.3, "migration_margin": 2.0, "friction_capacity_N": 10.0,
+       "displacement_force_N": 5.0, "peak_strain_pct": 3.0, "alternating_strain_pct": 0.1,
+       "covered": True}
+
+
+@pytest.mark.parametrize("change, verdict, text", [
+    ({}, True, None),
+    ({"oversizing_pct": 35.0}, False, "migration risk"),
+    ({"oversizing_pct": 8.0}, False, "no durable radial seal"),
+    ({"oversizing_pct": 25.0}, True, "above the standard"),
+    ({"seal_length_mm": 8.0}, False, "seal length 8.0 mm < 10 mm"),
+    ({"seal_length_mm": 12.0}, True, "below the preferred 15 mm"),
+    ({"migration_margin": 0.5}, False, "migration margin 0.50 < 1"),
+    ({"migration_margin": 0.5, "covered": False}, True, None),
+    ({"peak_strain_pct": 7.0}, False, "peak strut strain"),
+    ({"alternating_strain_pct": 0.5}, False, "fatigue"),
+])
+def test_acceptance_rules(change, verdict, text):
+    ok, no, caution = assess({**FIG, **change}, "nitinol")
+    assert ok is verdict
+    if text is None:
+        assert not no and not caution
+    else:
+        assert any(text in m for m in no + caution)
+
+
+def _entry(name, **change):
+    fig = {**FIG, **change}
+    ok, no, caution = assess(fig, "nitinol")
+    return {"name": name, "status": "ok", **fig, "acceptable": ok, "reasons": no + caution,
+            "cautions": caution}
+
+
+def test_ranking_puts_acceptable_devices_first_and_recommends_the_best():
+    devices = [_entry("over", oversizing_pct=40.0), _entry("short_seal", seal_length_mm=12.0),
+               _entry("best"), {"name": "broken", "status": "failed", "error": "diverged"}]
+    order, rec = rank(devices)
+    assert order == ["best", "short_seal", "over"]
+    assert rec.startswith("best:")
+    assert devices[3]["rank"] is None and devices[3]["rank_reason"] == "diverged"
+    assert "not acceptable" in devices[0]["rank_reason"]
+
+
+def test_ranking_says_when_no_candidate_is_acceptable():
+    devices = [_entry("over", oversizing_pct=40.0),
+               {"name": "x", "status": "rejected", "error": "too long", "reasons": ["too long"]}]
+    order, rec = rank(devices)
+    assert order == ["over"]
+    assert rec.startswith("No candidate is acceptable") and "too long" in rec

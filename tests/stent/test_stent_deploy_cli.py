@@ -1,0 +1,73 @@
+"""`biomech stent deploy` on a shipped synthetic patient (slow: solves the twin and deploys)."""
+
+import json
+from pathlib import Path
+
+import meshio
+import numpy as np
+import pytest
+
+from biomech import cli
+from biomech.stent import get_device, load_catalogue
+from biomech.stent.bench import radial_force_test
+
+ROOT = Path(__file__).resolve().parents[2]
+PATIENT = ROOT / "meshes" / "aaa_small_42mm.nii.gz"
+CATALOGUE = """
+[[device]]
+name = "Z22"
+type = "z-ring"
+diameter = "22 mm"
+crowns = 8
+strut_length = "16 mm"
+strut_width = "0.45 mm"
+strut_thickness = "0.45 mm"
+material = "nitinol"
+
+[[device]]
+name = "Z18"
+type = "z-ring"
+diameter = "18 mm"
+crowns = 8
+strut_length = "16 mm"
+strut_width = "0.45 mm"
+strut_thickness = "0.45 mm"
+material = "nitinol"
+"""
+
+
+@pytest.mark.slow
+def test_deploy_in_the_shipped_neck(tmp_path):
+    """A nitinol Z-ring lands in the 19 mm neck of the shipped patient: apposed, sealed over
+    its height, and its wall force is its own bench release force at the diameter it
+    settled at; a device smaller than the lumen is refused with the reason."""
+    cat = tmp_path / "devices.toml"
+    cat.write_text(CATALOGUE)
+    out = tmp_path / "deploy"
+    code = cli.main(["stent", "deploy", str(PATIENT), "--catalogue", str(cat), "--landing",
+                     "neck", "--out", str(out), "--quiet"])
+    assert code == 0
+    s = json.loads((out / "summary.json").read_text())
+    z22, z18 = s["devices"]
+    assert z18["status"] == "rejected" and "would not touch the wall" in z18["error"]
+    assert z22["status"] == "ok"
+    truth = json.loads((ROOT / "meshes" / "aaa_cases.json").read_text())
+    lumen = truth["cases"]["aaa_small_42mm"]["truth"]["neck_lumen_diameter_mm"]  # 19 mm
+    assert z22["landing_lumen_diameter_mm"] == pytest.approx(lumen, rel=0.03)
+    assert z22["apposition_pct"] > 95.0 and z22["max_gap_mm"] < 0.5
+    assert 10.0 <= z22["seal_length_mm"] <= z22["deployed_length_mm"] + 1e-9
+    assert z22["residual_N"] < 1e-6 and z22["contact_error_mm"] < 2e-3
+    # the settled apex diameter and the bench's release branch there (rigid head)
+    series = sorted((out / "Z22").glob("device_*.vtu"))
+    x = meshio.read(series[-2]).points  # settled at the imaging (diastolic) pressure
+    p, a = np.array(z22["placement_point_mm"]), np.array(z22["placement_axis"])
+    rel = x - p
+    radius = np.linalg.norm(rel - np.outer(rel @ a, a), axis=1)
+    net = get_device(load_catalogue(cat), "Z22").build()
+    apex = np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 11.0)
+    d_apex = 2 * (radius[apex] + 0.225)
+    assert d_apex.mean() == pytest.approx(lumen, rel=0.03)
+    bench = radial_force_test(net, s["inputs"]["catheter_diameter_mm"], steps=8)
+    assert z22["radial_force_N"] == pytest.approx(bench.at(d_apex.mean(), "release"), rel=0.06)
+    assert (out / "report.html").read_text().count("Z22") > 3
+    assert (out / "Z22" / "wall.vtu").is_file() and (out / "Z22" / "deployment.pvd").is_file()
