@@ -122,7 +122,7 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float, friction: float
         alternating_strain_pct=100.0 * 0.5 * float(np.abs(strain_sys - strain_dia).max()),
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
-        covered=net.graft is not None,
+        covered=net.graft is not None, released=bool(out["released"]),
         placement_point_mm=[float(v) for v in point], placement_axis=[float(v) for v in axis],
         foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / device.length_mm),
         dof=int(solver.n), beam_dof=int(solver.n_b), contact_pairs=int((lam_dia > 0).sum()),
@@ -141,12 +141,10 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float, friction: float
 
 
 def _release_diameter(vessel, device, s0: float) -> float:
-    """The catheter opens to 0.9 × the narrowest lumen over the device (mm), short of the
-    wall, then is withdrawn: the device springs onto the wall by itself, as when a sheath is
-    pulled back (a catheter pressing the device against the wall is a numerical crutch that
-    pinches it between two surfaces)."""
-    lumen_min = float(vessel.lumen_diameter_between(s0, s0 + device.length_mm).min())
-    return min(0.9 * lumen_min, device.nominal_diameter_mm)
+    """The catheter opens step by step to 1 mm past the device's nominal diameter (mm), so
+    that every part of it, in the neck and in a sac, expands gradually onto the wall or to
+    its free size; then it is withdrawn."""
+    return device.nominal_diameter_mm + 1.0
 
 
 def _gaps(solver, cfg) -> np.ndarray:

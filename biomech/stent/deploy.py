@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from biomech.errors import ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
-from biomech.structures.static import SolveOptions, direct_solve, rigid_mode_rows
+from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
 
 
 @dataclass
@@ -114,7 +114,10 @@ class DeploymentSolver:
     def _constraints(self, cfg: Configuration):
         """While held (catheter + pusher), the device's 6 rigid-body modes: the catheter keeps
         it on its axis and the pusher keeps it in place; reactions are reported."""
-        return rigid_mode_rows(cfg.beam.x, self.n) if self.hold else None
+        if self.hold is False or (self.hold is not True and not len(self.hold)):
+            return None
+        only = None if self.hold is True else self.hold
+        return body_rigid_mode_rows(cfg.beam.x, self.beam.beams, self.beam.ties, self.n, only)
 
     def _linear(self, K, r, C):
         keep = np.ones(self.n, bool)
@@ -216,6 +219,31 @@ def _wall_penalty(wall: Wall) -> float:
     return 0.1 * bulk * edge
 
 
+def _unsupported(model: BeamModel, lumen, x: np.ndarray, point: np.ndarray,
+                 axis: np.ndarray) -> list[int]:
+    """Bodies of the device that the wall does not hold all round (no contact, or contacts
+    all on one side: the largest angular gap between them about the axis ≥ 180°). They stay
+    held when the pusher lets go (rings of a stent-graft hanging in the sac, carried by the
+    fabric that is not modelled); with friction the wall holds the others. A frictionless
+    wall holds nothing axially, so the caller keeps every body held then."""
+    from biomech.structures.static import bodies
+
+    label = bodies(model.n_nodes, model.beams, model.ties)
+    a = np.asarray(axis, float) / np.linalg.norm(axis)
+    e1 = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(a, e1)
+    rel = x - np.asarray(point, float)
+    angle = np.arctan2(rel @ e2, rel @ e1)
+    on_wall = lumen.contact_forces() > 0
+    held = []
+    for b in range(label.max() + 1):
+        t = np.sort(angle[(label == b) & on_wall])
+        if len(t) < 3 or np.diff(np.append(t, t[0] + 2 * np.pi)).max() >= np.pi:
+            held.append(b)
+    return held
+
+
 def place(state: BeamState, point: np.ndarray, axis: np.ndarray) -> BeamState:
     """Move a device-frame state (axis +z from z = 0) so that z = 0 sits at ``point`` and +z
     runs along ``axis``; nodal rotations follow the rigid rotation."""
@@ -269,7 +297,8 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     catheter = RigidCylinder(0.5 * catheter_diameter_mm, k, half, axis_point=np.asarray(point, float),
                              axis_direction=np.asarray(axis, float))
     lumen = SurfaceContact(wall.lumen, half, min(k, _wall_penalty(wall)), friction=friction)
-    solver = DeploymentSolver(model, wall, catheter, lumen, axis_point=point, axis=axis)
+    solver = DeploymentSolver(model, wall, catheter, lumen, axis_point=point, axis=axis,
+                              options=SolveOptions(max_iterations=50))
     u0 = np.zeros(wall.n_dof) if wall_u0 is None else np.asarray(wall_u0, float).copy()
     box = {"cfg": Configuration(state, u0)}
     history: list[dict] = []
@@ -305,9 +334,17 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
                     "wall_force_N": float(lumen.contact_forces().sum())})
     if keep_states:
         history[-1]["state"] = box["cfg"].copy()
-    solver.hold = friction <= 0.0  # then lets go, unless nothing would hold the device
-    box["cfg"], info = solver.solve(box["cfg"])  # axially (frictionless wall)
+    held = box["cfg"].copy(), lumen.multipliers.copy()
+    solver.hold = _unsupported(model, lumen, box["cfg"].beam.x, point, axis) \
+        if friction > 0.0 else True
+    released = True
+    try:
+        box["cfg"], info = solver.solve(box["cfg"])  # then lets go of what the wall carries
+    except ConvergenceError:  # the wall alone found no equilibrium: the pusher stays
+        box["cfg"], lumen.multipliers = held[0], held[1]
+        solver.hold, released = True, False
+        box["cfg"], info = solver.solve(box["cfg"])
     history.append({"catheter_diameter_mm": None, **info,
                     "wall_force_N": float(lumen.contact_forces().sum())})
     return {"solver": solver, "configuration": box["cfg"], "history": history,
-            "crimp": crimp}
+            "crimp": crimp, "released": released}

@@ -79,6 +79,35 @@ def rigid_mode_rows(x: np.ndarray, n_dof: int) -> sp.csr_matrix:
                          shape=(6, n_dof))
 
 
+def bodies(n_nodes: int, beams: np.ndarray, ties: np.ndarray) -> np.ndarray:
+    """Body label of every node: nodes joined by beams or ties share one (0, 1, …)."""
+    from scipy.sparse.csgraph import connected_components
+
+    edges = np.vstack([np.asarray(beams, np.int64).reshape(-1, 2),
+                       np.asarray(ties, np.int64).reshape(-1, 2)])
+    graph = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])),
+                          shape=(n_nodes, n_nodes))
+    return connected_components(graph, directed=False)[1]
+
+
+def body_rigid_mode_rows(x: np.ndarray, beams: np.ndarray, ties: np.ndarray, n_dof: int,
+                         only: Sequence[int] | None = None) -> sp.csr_matrix:
+    """``rigid_mode_rows`` for every separate body of the network (beams and ties join
+    nodes), or for the bodies in ``only``: 6 rows per body. Unconnected rings (a stent-graft
+    whose fabric is not modelled) each slide and twist freely in a frictionless catheter;
+    one set of rows for the whole device would leave those modes singular."""
+    label = bodies(len(x), beams, ties)
+    if only is None and label.max() == 0:
+        return rigid_mode_rows(x, n_dof)
+    blocks = []
+    for b in (range(label.max() + 1) if only is None else only):
+        nodes = np.flatnonzero(label == b)
+        rows = rigid_mode_rows(x[nodes], 6 * len(nodes)).tocoo()
+        cols = 6 * nodes[rows.col // 6] + rows.col % 6
+        blocks.append(sp.csr_matrix((rows.data, (rows.row, cols)), shape=(6, n_dof)))
+    return sp.vstack(blocks, format="csr")
+
+
 class Equilibrium:
     """Newton solver for one configuration of loads and contacts (see module docstring)."""
 
@@ -151,7 +180,8 @@ class Equilibrium:
         return state, EquilibriumInfo(its, aug, res, pen)
 
     def _newton(self, state: BeamState, f_ext) -> tuple[BeamState, int, float]:
-        C = rigid_mode_rows(state.x, self.model.n_dof) if self.rigid_modes else None
+        C = body_rigid_mode_rows(state.x, self.model.beams, self.model.ties,
+                                 self.model.n_dof) if self.rigid_modes else None
         committed = state.history
         r, K, trial = self.residual(state, f_ext)
         rf = self._free_residual(r, C)

@@ -105,6 +105,7 @@ FIG = {"oversizing_pct": 15.0, "seal_length_mm": 16.0, "apposition_pct": 98.0,
     ({"migration_margin": 0.5, "covered": False}, True, None),
     ({"peak_strain_pct": 7.0}, False, "peak strut strain"),
     ({"alternating_strain_pct": 0.5}, False, "fatigue"),
+    ({"released": False}, True, "device still held"),
 ])
 def test_acceptance_rules(change, verdict, text):
     ok, no, caution = assess({**FIG, **change}, "nitinol")
