@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
     d.add_argument("--diastolic", default="85 mmHg", help='e.g. "85 mmHg" (imaging pressure)')
     d.add_argument("--friction", type=float, default=0.2,
                    help="device–wall Coulomb coefficient (default 0.2, an assumption)")
-    d.add_argument("--catheter", help='crimped diameter, e.g. "10 mm" (default 0.6 × lumen)')
+    d.add_argument("--catheter", help='crimped diameter, e.g. "10 mm" (default per device: 0.6 × the '
+                        'lumen, less the centreline bend)')
     d.add_argument("--size", default="3 mm", help='wall element size (default "3 mm")')
     d.add_argument("--wall-thickness", default="1.5 mm", help='default "1.5 mm"')
     d.add_argument("--steps", type=int, default=6, help="catheter release steps (adaptive)")

@@ -87,10 +87,21 @@ def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray
     return point, axis
 
 
-def crash_test(vessel, device, *, s0: float, catheter_mm: float, friction: float,
+def auto_catheter(vessel, device, s0: float) -> float:
+    """Crimped diameter (mm) for ``device`` at ``s0``: 0.6 × the narrowest lumen over its
+    span, less what the centreline's bend off the straight catheter takes (0.5 mm clearance
+    kept), rounded down to 0.1 mm; at least 4 mm."""
+    _, _, bend = vessel.axis_over(s0, device.length_mm)
+    lumen_min = float(vessel.lumen_diameter_between(s0, s0 + device.length_mm).min())
+    d = min(0.6 * lumen_min, lumen_min - 1.0 - 2.0 * bend)
+    return max(4.0, float(np.floor(10.0 * d) / 10.0))
+
+
+def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction: float,
                steps: int = 6) -> CrashTest:
     """Deploy ``device`` (a catalogue Device) in ``vessel`` at arc length ``s0`` (mm), then
-    take it to systole; the figures. Raises CaseError (not deployable) or ConvergenceError."""
+    take it to systole; the figures. ``catheter_mm`` None: ``auto_catheter``. Raises
+    CaseError (not deployable) or ConvergenceError."""
     from biomech.stent.deploy import Wall, deploy
 
     t0 = time.perf_counter()
@@ -100,6 +111,7 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float, friction: float
         raise CaseError(f"{device.name}: nominal diameter {device.nominal_diameter_mm:g} mm is "
                         f"not larger than the {lumen_d:.1f} mm lumen at the landing zone: it "
                         "would not touch the wall (no apposition, no seal)")
+    catheter_mm = catheter_mm or auto_catheter(vessel, device, s0)
     point, axis = check_fit(vessel, device, s0, catheter_mm)
     wall = Wall(vessel.problem, vessel.reference, vessel.lumen)
     out = deploy(net, wall, point=point, axis=axis, catheter_diameter_mm=catheter_mm,
@@ -123,6 +135,7 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float, friction: float
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
         covered=net.graft is not None, released=bool(out["released"]),
+        catheter_diameter_mm=float(catheter_mm),
         placement_point_mm=[float(v) for v in point], placement_axis=[float(v) for v in axis],
         foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / device.length_mm),
         dof=int(solver.n), beam_dof=int(solver.n_b), contact_pairs=int((lam_dia > 0).sum()),

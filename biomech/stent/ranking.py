@@ -32,7 +32,7 @@ def assess(fig: Mapping[str, Any], material: str) -> tuple[bool, list[str], list
     no, caution = [], []
     ov = fig["oversizing_pct"]
     if ov < 10.0:
-        no.append(f"oversizing {ov:.1f} % < 10 %: no durable radial seal")
+        no.append(f"oversizing {ov:.2f} % < 10 %: no durable radial seal")
     elif ov > 30.0:
         no.append(f"oversizing {ov:.1f} % > 30 %: migration risk (Zenith: 0.9 → 14 %)")
     elif ov > 20.0:

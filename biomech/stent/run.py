@@ -52,8 +52,7 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
     out.mkdir(parents=True, exist_ok=True)
     vessel = prepare_vessel(case, say=say)
     s0 = vessel.landing_start(landing)
-    lumen_min = float(vessel.lumen_diameter_between(s0, s0 + 15.0).min())
-    catheter = catheter_mm or round(0.6 * lumen_min, 1)
+    catheter = catheter_mm  # None: per device (crashtest.auto_catheter)
     t_vessel = time.perf_counter() - t0
     entries, renders, surfaces, warns = [], {}, {}, []
     for dev in chosen:
@@ -103,7 +102,7 @@ def _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries, 
                    "landing_start_mm": s0, "systolic_mmHg": case.systolic_mmHg,
                    "diastolic_mmHg": case.diastolic_mmHg,
                    "imaging_pressure_mmHg": case.imaging_mmHg, "friction": friction,
-                   "catheter_diameter_mm": catheter, "element_size_mm": case.size_mm,
+                   "catheter_diameter_mm": catheter or "auto", "element_size_mm": case.size_mm,
                    "wall_thickness_mm": case.wall_thickness_mm,
                    "wall_material": case.mechanics.wall_material},
         "vessel": {"neck_diameter_mm": meas.get("neck_diameter_mm"),

@@ -67,7 +67,7 @@ def test_deploy_in_the_shipped_neck(tmp_path):
     apex = np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 11.0)
     d_apex = 2 * (radius[apex] + 0.225)
     assert d_apex.mean() == pytest.approx(lumen, rel=0.03)
-    bench = radial_force_test(net, s["inputs"]["catheter_diameter_mm"], steps=8)
+    bench = radial_force_test(net, z22["catheter_diameter_mm"], steps=8)
     assert z22["radial_force_N"] == pytest.approx(bench.at(d_apex.mean(), "release"), rel=0.06)
     assert (out / "report.html").read_text().count("Z22") > 3
     assert (out / "Z22" / "wall.vtu").is_file() and (out / "Z22" / "deployment.pvd").is_file()
