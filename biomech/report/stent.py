@@ -322,7 +322,8 @@ def write_stent_report(
         _kv("Inputs", inputs, "inputs"),
         _criteria(summary.get("criteria")),
         section("Warnings", bullet_list(notes, "none", cls="warnings"), anchor="warnings"),
-        section("Assumptions", bullet_list(ASSUMPTIONS), anchor="assumptions"),
+        section("Assumptions", bullet_list(summary.get("assumptions") or ASSUMPTIONS),
+                anchor="assumptions"),
         Html(
             f"<footer>biomech {esc(biomech.__version__)} · self-contained report: nothing is "
             "loaded from the network · research software, not a medical device</footer>"

@@ -26,6 +26,10 @@ ASSUMPTIONS = [
     "wrinkles and adds no radial force",
     "the imaged geometry is at the imaging (diastolic) pressure; the zero-pressure geometry "
     "comes from the [aaa] twin",
+    "device placed straight along the centreline chord of its span, crimped in a rigid "
+    "frictionless catheter, released by opening the catheter past its nominal diameter and "
+    "withdrawing it",
+    "quasi-static implicit solve: every reported state is an equilibrium (residual given)",
 ]
 
 
