@@ -247,11 +247,16 @@ def wall_surface(twin: Twin):
     """The deformed (systolic) wall as a triangulated pyvista surface with point data
     ``stress_MPa`` (first principal, clipped to the range of the scored wall, i.e. outside
     the end zones), ``rpi``, ``strength_MPa`` for the report (cell values averaged to points)."""
+    return wall_surface_at(twin.result, twin.result.deformed_points, twin.fields)
+
+
+def wall_surface_at(result, points: np.ndarray, f: dict):
+    """``wall_surface`` of ``result``'s mesh at node positions ``points`` (mm) with the wall
+    fields ``f`` of ``aaa.twin.wall_fields``."""
     import pyvista as pv
 
-    grid = pv.from_meshio(twin.result.to_meshio(fields=[{} for _ in twin.mesh.blocks]))
-    grid.points = twin.result.deformed_points
-    f = twin.fields
+    grid = pv.from_meshio(result.to_meshio(fields=[{} for _ in result.model.mesh.blocks]))
+    grid.points = points
     scored = f["stress_p1_MPa"][f["scored"]]  # clamped end zones would stretch the colours
     grid.cell_data["stress_MPa"] = np.clip(f["stress_p1_MPa"], scored.min(), scored.max())
     grid.cell_data["rpi"] = np.nan_to_num(f["rpi"])

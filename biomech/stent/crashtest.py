@@ -118,7 +118,8 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
                  release_diameter_mm=_release_diameter(vessel, device, s0), friction=friction,
                  steps=steps, keep_states=True, wall_u0=vessel.u_imaging)
     solver, dia = out["solver"], out["configuration"]
-    figures = _figures_at(solver, dia, point, axis)
+    gaps = _gaps(solver, dia)
+    figures = _figures_at(solver, dia, gaps, point, axis)
     strain_dia = solver.beam.peak_strains(dia.beam)
     force_dia, lam_dia = solver.lumen.contact_forces().sum(), solver.lumen.contact_forces()
     case = vessel.case
@@ -147,7 +148,6 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
         wall_s=time.perf_counter() - t0)
     states = [h["state"].beam.x.copy() for h in out["history"] if "state" in h]
     states += [dia.beam.x.copy(), sys_cfg.beam.x.copy()]
-    gaps = _gaps(solver, dia)
     return CrashTest(device.name, figures, states, np.asarray(solver.beam.beams), gaps,
                      np.maximum(strain_dia, strain_sys),
                      vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
@@ -166,10 +166,11 @@ def _gaps(solver, cfg) -> np.ndarray:
     return device_gaps(solver, cfg, radius=20.0)
 
 
-def _figures_at(solver, cfg, point: np.ndarray, axis: np.ndarray) -> dict[str, float]:
-    """Apposition, gaps, seal and deployed length of the settled state."""
+def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray,
+                axis: np.ndarray) -> dict[str, float]:
+    """Apposition, max gap, seal and deployed length of the settled state (``gaps`` mm per
+    device node)."""
     x = cfg.beam.x
-    gaps = _gaps(solver, cfg)
     apposed = gaps <= APPOSED_MM
     w = _node_lengths(x, np.asarray(solver.beam.beams))
     zeta = (x - point) @ axis

@@ -75,11 +75,12 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
         ok, no, caution = assess(ct.figures, dev.material.get("model", "nitinol"))
         entry.update(ct.figures, status="ok", error=None, acceptable=ok, reasons=no + caution,
                      cautions=caution, files=_write_series(out, dev.name, ct, vessel))
-        png, warn = _render(out, dev.name, ct)
+        device_tubes = _device_surface(ct)
+        png, warn = _render(out, dev.name, device_tubes)
         if png:
             renders[dev.name] = png
         warns += warn
-        surfaces[dev.name] = _surfaces(vessel, ct)
+        surfaces[dev.name] = (_wall_surface(vessel, ct), device_tubes)
         say(f"{dev.name}: apposition {ct.figures['apposition_pct']:.0f} %, seal "
             f"{ct.figures['seal_length_mm']:.1f} mm, radial force "
             f"{ct.figures['radial_force_N']:.2f} N ({ct.figures['wall_s']:.0f} s)")
@@ -100,6 +101,7 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
 def _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries, ranking,
              recommendation, criteria, warns, timings) -> dict[str, Any]:
     meas = vessel.nominal.meas
+    landing_d = float(vessel.lumen_diameter_between(s0, s0 + 15.0).mean())
     return {
         "status": "ok",
         "inputs": {"input": str(case.input), "catalogue": str(catalogue), "landing": landing,
@@ -110,13 +112,11 @@ def _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries, 
                    "wall_thickness_mm": case.wall_thickness_mm,
                    "wall_material": case.mechanics.wall_material},
         "vessel": {"neck_diameter_mm": meas.get("neck_diameter_mm"),
-                   "neck_lumen_diameter_mm": float(np.mean(vessel.lumen_diameter_between(
-                       s0, s0 + 15.0))),
+                   "neck_lumen_diameter_mm": landing_d,
                    "neck_length_mm": meas.get("neck_length_mm"),
                    "max_diameter_mm": meas.get("max_diameter_mm"),
                    "centerline_length_mm": vessel.length_mm,
-                   "landing_lumen_diameter_mm": float(vessel.lumen_diameter_between(
-                       s0, s0 + 15.0).mean()),
+                   "landing_lumen_diameter_mm": landing_d,
                    "wall_pws_MPa": vessel.nominal.summary.get("pws_MPa"),
                    "mesh": {"n_points": int(vessel.nominal.mesh.n_points),
                             "n_cells": int(vessel.nominal.mesh.n_cells)}},
@@ -166,29 +166,21 @@ def _device_surface(ct):
     return poly.tube(radius=0.3, n_sides=8)
 
 
-def _render(out: Path, name: str, ct) -> tuple[Path | None, list[str]]:
+def _render(out: Path, name: str, tubes) -> tuple[Path | None, list[str]]:
     from biomech.report.renders import Render, render_pngs
 
     file = f"{_safe(name)}.png"
-    written, warns = render_pngs(_device_surface(ct), out, [
+    written, warns = render_pngs(tubes, out, [
         Render("gap_mm", f"{name}: gap to the lumen (mm)", file, cmap="coolwarm",
                clim=(0.0, 1.0))])
     return (written[0] if written else None), warns
 
 
-def _surfaces(vessel, ct):
-    """(wall surface with ``stress_MPa``, device tubes with ``gap_mm``) for the 3D view."""
-    import pyvista as pv
+def _wall_surface(vessel, ct):
+    """The wall at systole with the device, ``stress_MPa`` point data, for the 3D view."""
+    from biomech.aaa.run import wall_surface_at
 
-    grid = pv.from_meshio(vessel.nominal.twin.result.to_meshio(
-        fields=[{} for _ in vessel.model.mesh.blocks]))
-    grid.points = ct.wall_points
-    f = ct.wall_fields
-    scored = f["stress_p1_MPa"][f["scored"]]
-    grid.cell_data["stress_MPa"] = np.clip(f["stress_p1_MPa"], scored.min(), scored.max())
-    surf = grid.extract_cells(np.flatnonzero(f["wall"])).extract_surface(
-        algorithm="dataset_surface").triangulate().cell_data_to_point_data()
-    return surf, _device_surface(ct)
+    return wall_surface_at(vessel.nominal.twin.result, ct.wall_points, ct.wall_fields)
 
 
 def _safe(name: str) -> str:
