@@ -74,8 +74,7 @@ def radial_force_test(network, to_diameter_mm: float, *, steps: int = 20,
         raise CaseError(f"--to {to_diameter_mm:g} mm: the crimp target must be between 0 and "
                         f"the device's outer diameter {d0:.2f} mm (less 0.01 mm)")
     model = beam_model(network)
-    half = np.zeros(model.n_nodes)
-    np.maximum.at(half, model.beams.ravel(), np.repeat(0.5 * model.thickness, 2))
+    half = model.half_thickness()
     head = RigidCylinder(0.5 * d0, penalty or _penalty(model), half)
     eq = Equilibrium(model, [head], rigid_modes=True, options=options)
     curve = RadialForceCurve()

@@ -26,6 +26,8 @@ from biomech.errors import ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
 from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
 
+_NO_TIES = np.zeros((0, 2), np.int64)  # model.links already holds the ties
+
 
 @dataclass
 class Wall:
@@ -117,7 +119,7 @@ class DeploymentSolver:
         if self.hold is False or (self.hold is not True and not len(self.hold)):
             return None
         only = None if self.hold is True else self.hold
-        return body_rigid_mode_rows(cfg.beam.x, self.beam.beams, self.beam.ties, self.n, only)
+        return body_rigid_mode_rows(cfg.beam.x, self.beam.links, _NO_TIES, self.n, only)
 
     def _linear(self, K, r, C):
         keep = np.ones(self.n, bool)
@@ -200,7 +202,7 @@ class DeploymentSolver:
             err = np.abs(rf).max()
             if not np.isfinite(err):
                 raise ConvergenceError("deployment: non-finite residual")
-            if err <= self.opt.rtol * scale + self.opt.atol:
+            if err <= self.opt.rtol * scale + max(self.opt.atol, self.beam.force_noise()):
                 return Configuration(BeamState(cfg.beam.x, cfg.beam.R, trial), cfg.wall_u), it, float(err)
         raise ConvergenceError(f"deployment: Newton did not converge in {self.opt.max_iterations} "
                                f"iterations (residual {err:.3e} N, scale {scale:.3e} N)")
@@ -228,7 +230,7 @@ def _unsupported(model: BeamModel, lumen, x: np.ndarray, point: np.ndarray,
     wall holds nothing axially, so the caller keeps every body held then."""
     from biomech.structures.static import bodies
 
-    label = bodies(model.n_nodes, model.beams, model.ties)
+    label = bodies(model.n_nodes, model.links, _NO_TIES)
     a = np.asarray(axis, float) / np.linalg.norm(axis)
     e1 = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
     e1 /= np.linalg.norm(e1)
@@ -291,8 +293,7 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
                               keep_states=True)
     model = beam_model(network)
     k = penalty or _penalty(model)
-    half = np.zeros(model.n_nodes)
-    np.maximum.at(half, model.beams.ravel(), np.repeat(0.5 * model.thickness, 2))
+    half = model.half_thickness()
     state = place(crimp.states[-1], point, axis)
     catheter = RigidCylinder(0.5 * catheter_diameter_mm, k, half, axis_point=np.asarray(point, float),
                              axis_direction=np.asarray(axis, float))

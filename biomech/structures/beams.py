@@ -3,7 +3,9 @@
 ``BeamModel`` holds the reference geometry (nodes in mm, element frames, lengths), the
 section points, the 1-D law and the committed history; ``state`` objects carry the current
 positions and nodal rotation matrices. DOFs per node: 3 displacements (mm) and 3 spins
-(rad), node i at ``6 i … 6 i + 5``. Ties (wire crossings) are stiff translational springs.
+(rad), node i at ``6 i … 6 i + 5``. Ties (wire crossings, sutures) are stiff translational
+springs. Optional membrane triangles (graft fabric, :mod:`biomech.structures.membrane`) join
+nodes that carry no beam; their spins are inert (unit stiffness, zero force).
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ import scipy.sparse as sp
 from biomech.errors import CaseError
 from biomech.structures.corotational import assemble_elements, peak_strains, rotation_matrix
 from biomech.structures.laws import LINEAR_ELASTIC, NITINOL, law_parameters
+from biomech.structures.membrane import (
+    RESIDUAL_STIFFNESS,
+    TOE_STRAIN,
+    assemble_membranes,
+    reference_gradients,
+)
 
 RECTANGLE, CIRCLE = 0, 1
 DOF_PER_NODE = 6
@@ -75,6 +83,10 @@ class BeamModel:
     ties: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     section_order: int = 0
     tie_stiffness: float = 0.0
+    membranes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
+    membrane_thickness: float = 0.0
+    membrane_material: dict | None = None
+    membrane_residual: float = RESIDUAL_STIFFNESS
 
     def __post_init__(self) -> None:
         self.nodes = np.ascontiguousarray(self.nodes, dtype=float)
@@ -97,12 +109,52 @@ class BeamModel:
                             for k, w, t in zip(self.section, self.width, self.thickness)])
         if len(self.ties) and not self.tie_stiffness:
             self.tie_stiffness = 1e2 * float(np.median(self.params[0] * self.area() / self.l0))
+        self._membrane_setup()
         self._pattern()
+
+    def _membrane_setup(self) -> None:
+        self.membranes = np.ascontiguousarray(self.membranes, dtype=np.int64).reshape(-1, 3)
+        if len(self.membranes):
+            if self.membrane_material is None or not self.membrane_thickness > 0:
+                raise CaseError("membranes need a material (E, nu) and a positive thickness")
+            self.dN, self.area0 = reference_gradients(self.nodes, self.membranes)
+            self._E = float(self.membrane_material["E"])
+            self._nu = float(self.membrane_material["nu"])
+            self._half_toe = 0.5 * float(self.membrane_material.get("toe_strain", TOE_STRAIN))
+        spun = np.zeros(self.n_nodes, bool)
+        spun[self.beams.ravel()] = True
+        self.inert_spins = (6 * np.flatnonzero(~spun)[:, None] + np.arange(3, 6)).ravel()
+
+    @property
+    def links(self) -> np.ndarray:
+        """Node pairs joined by a beam, a tie or a membrane edge (k, 2)."""
+        t = self.membranes
+        edges = np.vstack([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]])
+        return np.vstack([self.beams, self.ties, edges])
+
+    def half_thickness(self) -> np.ndarray:
+        """Half the thickness (mm) of the thickest strut or fabric at each node: the contact
+        surface lies this far out from the node."""
+        half = np.zeros(self.n_nodes)
+        np.maximum.at(half, self.beams.ravel(), np.repeat(0.5 * np.asarray(self.thickness, float), 2))
+        if len(self.membranes):
+            np.maximum.at(half, self.membranes.ravel(), 0.5 * self.membrane_thickness)
+        return half
 
     def force_noise(self) -> float:
         """Round-off floor of the internal force (N): 10 ε × the stiffest spring × the size."""
         k = max(float(np.max(self.params[0] * self.area() / self.l0)), self.tie_stiffness)
-        return 10.0 * np.finfo(float).eps * k * float(np.abs(self.nodes).max())
+        noise = 10.0 * np.finfo(float).eps * k * float(np.abs(self.nodes).max())
+        return max(noise, self.membrane_force_floor())
+
+    def membrane_force_floor(self) -> float:
+        """Residual floor (N) of the fabric: the force of a 1e-8 strain in one membrane edge
+        (Y t h / (1 − ν²) · 1e-8). Newton's last digits chatter on the tension-field law's
+        kinks (taut ↔ wrinkled ↔ slack) below it; 0 without membranes."""
+        if not len(self.membranes):
+            return 0.0
+        h = float(np.median(np.sqrt(2.0 * self.area0)))
+        return 1e-8 * self._E / (1.0 - self._nu**2) * self.membrane_thickness * h
 
     @property
     def n_nodes(self) -> int:
@@ -126,6 +178,10 @@ class BeamModel:
         self._rows = np.repeat(dofs, 12, axis=1).ravel()
         self._cols = np.tile(dofs, (1, 12)).ravel()
         self._dofs = dofs
+        mdofs = (DOF_PER_NODE * self.membranes[:, :, None] + np.arange(3)).reshape(-1, 9)
+        self._mdofs = mdofs
+        self._mrows = np.repeat(mdofs, 9, axis=1).ravel()
+        self._mcols = np.tile(mdofs, (1, 9)).ravel()
 
     def forces(self, state: BeamState) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
         """Internal force (6n), tangent (CSR) and trial history at ``state``."""
@@ -133,7 +189,21 @@ class BeamModel:
         F, K = assemble_elements(state.x, state.R, self.beams, self.R0, self.l0, self.spts,
                                  self.GJ, self.law, self.params, state.history, trial)
         f = np.bincount(self._dofs.ravel(), weights=F.ravel(), minlength=self.n_dof)
-        Kc = sp.coo_matrix((K.ravel(), (self._rows, self._cols)), shape=(self.n_dof,) * 2)
+        rows, cols, vals = [self._rows], [self._cols], [K.ravel()]
+        if len(self.membranes):
+            Fm, Km = assemble_membranes(state.x, self.membranes, self.dN, self.area0,
+                                        self.membrane_thickness, self._E, self._nu,
+                                        self.membrane_residual, self._half_toe)
+            f += np.bincount(self._mdofs.ravel(), weights=Fm.ravel(), minlength=self.n_dof)
+            rows.append(self._mrows)
+            cols.append(self._mcols)
+            vals.append(Km.ravel())
+        if len(self.inert_spins):
+            rows.append(self.inert_spins)
+            cols.append(self.inert_spins)
+            vals.append(np.ones(len(self.inert_spins)))
+        Kc = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(self.n_dof,) * 2)
         if len(self.ties):
             ft, Kt = self._tie_forces(state.x)
             f += ft
@@ -187,8 +257,23 @@ __all__ = [
 ]
 
 
-def beam_model(network, **kw) -> BeamModel:
-    """A BeamModel of a :class:`biomech.stent.BeamNetwork` (or any object with its fields)."""
-    return BeamModel(network.nodes, network.beams, network.orientation, network.section,
-                     network.width, network.thickness, network.material,
-                     ties=getattr(network, "ties", np.zeros((0, 2), np.int64)), **kw)
+def beam_model(network, *, fabric: bool = False, **kw) -> BeamModel:
+    """A BeamModel of a :class:`biomech.stent.BeamNetwork` (or any object with its fields).
+
+    ``fabric``: a stent-graft's fabric points follow the network's nodes (ids n, n + 1, …),
+    its sutures become ties and its triangles tension-field membranes. Off by default: the
+    bench and the deployment solve the rings alone (the crimped fabric, with next to no
+    stiffness, makes Newton cycle on the crimper's contacts; see the README)."""
+    ties = np.asarray(getattr(network, "ties", np.zeros((0, 2), np.int64)), np.int64).reshape(-1, 2)
+    graft = getattr(network, "graft", None)
+    if graft is None or not fabric:
+        return BeamModel(network.nodes, network.beams, network.orientation, network.section,
+                         network.width, network.thickness, network.material, ties=ties, **kw)
+    n = len(network.nodes)
+    sutures = np.asarray(graft.sutures, np.int64) + [0, n]
+    return BeamModel(np.vstack([network.nodes, graft.points]), network.beams,
+                     network.orientation, network.section, network.width, network.thickness,
+                     network.material, ties=np.vstack([ties, sutures]),
+                     membranes=np.asarray(graft.triangles, np.int64) + n,
+                     membrane_thickness=float(graft.thickness_mm),
+                     membrane_material=graft.material, **kw)

@@ -180,7 +180,7 @@ class Equilibrium:
         return state, EquilibriumInfo(its, aug, res, pen)
 
     def _newton(self, state: BeamState, f_ext) -> tuple[BeamState, int, float]:
-        C = body_rigid_mode_rows(state.x, self.model.beams, self.model.ties,
+        C = body_rigid_mode_rows(state.x, self.model.links, np.zeros((0, 2), np.int64),
                                  self.model.n_dof) if self.rigid_modes else None
         committed = state.history
         r, K, trial = self.residual(state, f_ext)
