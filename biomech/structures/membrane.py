@@ -107,8 +107,9 @@ def relaxed_stress(E, Y, nu, residual, half_toe):
 
 
 @njit(cache=True)
-def element_force_tangent(x, dN, area, thickness, Y, nu, residual, half_toe):
-    """Internal force (9) and tangent (9 × 9) of one triangle at positions x (3 × 3, mm)."""
+def deformation(x, dN):
+    """In-plane deformation gradient F (3 × 2) and Green strain E (Voigt 11, 22, 12 tensor
+    components) of one triangle at positions x (3 × 3, mm)."""
     F = np.zeros((3, 2))
     for a in range(3):
         for i in range(3):
@@ -117,7 +118,13 @@ def element_force_tangent(x, dN, area, thickness, Y, nu, residual, half_toe):
     C11 = F[0, 0] ** 2 + F[1, 0] ** 2 + F[2, 0] ** 2
     C22 = F[0, 1] ** 2 + F[1, 1] ** 2 + F[2, 1] ** 2
     C12 = F[0, 0] * F[0, 1] + F[1, 0] * F[1, 1] + F[2, 0] * F[2, 1]
-    E = np.array([0.5 * (C11 - 1.0), 0.5 * (C22 - 1.0), 0.5 * C12])
+    return F, np.array([0.5 * (C11 - 1.0), 0.5 * (C22 - 1.0), 0.5 * C12])
+
+
+@njit(cache=True)
+def element_force_tangent(x, dN, area, thickness, Y, nu, residual, half_toe):
+    """Internal force (9) and tangent (9 × 9) of one triangle at positions x (3 × 3, mm)."""
+    F, E = deformation(x, dN)
     S, D = relaxed_stress(E, Y, nu, residual, half_toe)
     B = np.zeros((3, 9))
     for a in range(3):
@@ -157,14 +164,10 @@ def principal_stresses(x, triangles, dN, Y, nu, residual, half_toe):
     """Principal PK2 stresses (t, 2) of the relaxed law, largest first (MPa)."""
     out = np.empty((len(triangles), 2))
     for e in range(len(triangles)):
-        F = np.zeros((3, 2))
+        xe = np.empty((3, 3))
         for a in range(3):
-            for i in range(3):
-                for J in range(2):
-                    F[i, J] += x[triangles[e, a], i] * dN[e, a, J]
-        E = np.array([0.5 * (F[0, 0] ** 2 + F[1, 0] ** 2 + F[2, 0] ** 2 - 1.0),
-                      0.5 * (F[0, 1] ** 2 + F[1, 1] ** 2 + F[2, 1] ** 2 - 1.0),
-                      0.5 * (F[0, 0] * F[0, 1] + F[1, 0] * F[1, 1] + F[2, 0] * F[2, 1])])
+            xe[a] = x[triangles[e, a]]
+        _, E = deformation(xe, dN[e])
         S, _ = relaxed_stress(E, Y, nu, residual, half_toe)
         m = 0.5 * (S[0] + S[1])
         h = np.sqrt((0.5 * (S[0] - S[1])) ** 2 + S[2] ** 2)
@@ -176,6 +179,7 @@ __all__ = [
     "RESIDUAL_STIFFNESS",
     "TOE_STRAIN",
     "assemble_membranes",
+    "deformation",
     "element_force_tangent",
     "principal_stresses",
     "reference_gradients",

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from biomech.structures.beams import BeamModel
-from biomech.structures.membrane import element_force_tangent, reference_gradients, relaxed_stress
+from biomech.structures.membrane import (
+    element_force_tangent,
+    principal_stresses,
+    reference_gradients,
+    relaxed_stress,
+)
 from biomech.structures.static import Equilibrium
 
 Y, NU, T = 1000.0, 0.35, 0.1  # MPa, -, mm
@@ -145,3 +150,13 @@ def test_inert_spins_and_links_of_a_fabric_model():
     assert len(model.links) == 1 + 3 * len(tri)
     half = model.half_thickness()
     assert np.allclose(half[2:], 0.5 * T) and np.allclose(half[:2], 0.25)
+
+
+def test_principal_stresses_of_a_wrinkled_triangle():
+    """Stretched 5 % (Green) along x and squeezed across: (Y E, 0) beyond a zero toe."""
+    X = np.array([[0.0, 0.0, 0.0], [2.0, 0.3, 0.0], [0.4, 1.7, 0.0]])
+    dN, _ = reference_gradients(X, np.array([[0, 1, 2]]))
+    lam = np.sqrt(1.1)
+    x = X @ np.diag([lam, 0.9, 1.0]).T
+    s = principal_stresses(x, np.array([[0, 1, 2]]), dN, Y, NU, 0.0, 0.0)[0]
+    assert s == pytest.approx([Y * 0.05, 0.0], abs=1e-9)
