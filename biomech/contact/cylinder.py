@@ -35,14 +35,14 @@ class RigidCylinder:
         a = np.asarray(self.axis_direction, float)
         self.axis_direction = a / np.linalg.norm(a)
 
-    def _radial(self, x: np.ndarray) -> np.ndarray:
-        """Position relative to the axis, axial part removed (n, 3)."""
+    def radial_vectors(self, x: np.ndarray) -> np.ndarray:
+        """Position (mm) relative to the axis, axial part removed (n, 3)."""
         d = x - self.axis_point
         return d - np.outer(d @ self.axis_direction, self.axis_direction)
 
     def gaps(self, x: np.ndarray) -> np.ndarray:
         """Penetration g (mm) per node: > 0 inside the tool's wall."""
-        return np.linalg.norm(self._radial(x), axis=1) + self.offset - self.radius
+        return np.linalg.norm(self.radial_vectors(x), axis=1) + self.offset - self.radius
 
     def contact_forces(self) -> np.ndarray:
         """Converged contact force (N) per node (the multipliers after the last solve)."""
@@ -54,7 +54,7 @@ class RigidCylinder:
 
     def forces(self, x: np.ndarray, n_dof: int) -> tuple[np.ndarray, sp.coo_matrix]:
         """Resisting force vector (6 DOF per node) and its tangent."""
-        p = self._radial(x)
+        p = self.radial_vectors(x)
         r = np.linalg.norm(p, axis=1)
         lam = self.normal_forces(x)
         act = np.flatnonzero(lam > 0.0)

@@ -290,7 +290,7 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     from biomech.structures.static import follow_path
 
     crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=False,
-                              keep_states=True)
+                              keep_states=True, fabric=False)  # the rings alone, as below
     model = beam_model(network)
     k = penalty or _penalty(model)
     half = model.half_thickness()

@@ -358,7 +358,8 @@ def stent_graft(diameter: float, crowns: int, strut_length: float, strut_width: 
     """Z-rings (unconnected) sewn to a fabric tube of the nominal diameter (mm).
 
     The tube spans the rings plus ``graft_margin`` at each end; its grid has 2·crowns·m
-    points around (m from ``graft_element_size``, default a third of the apex spacing) and
+    points around (m from ``graft_element_size``, default the apex spacing: the grid
+    the bench and the deployment converge on, see ``FABRIC_STABILISATION``) and
     axial levels through every apex circle, so each sharp apex coincides with a fabric
     point; one suture per apex joins them. The device is shifted so the fabric starts at z 0.
     """
@@ -367,7 +368,7 @@ def stent_graft(diameter: float, crowns: int, strut_length: float, strut_width: 
     margin = _length("graft_margin", graft_margin, allow_zero=True)
     thickness = _length("graft_thickness", graft_thickness)
     spacing = math.pi * diameter / (2 * crowns)
-    size = spacing / 3 if graft_element_size is None else _length("graft_element_size",
+    size = spacing if graft_element_size is None else _length("graft_element_size",
                                                                   graft_element_size)
     stent_length = rings * h + (rings - 1) * gap
     apex_z = sorted({r * (h + gap) + dz for r in range(rings) for dz in (0.0, h)})

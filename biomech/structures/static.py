@@ -1,6 +1,7 @@
 """Static equilibrium of a beam network with contact: Newton on the manifold of nodal
 rotations, optional exact removal of the 6 rigid-body modes (Lagrange multipliers),
-augmented-Lagrangian contact, adaptive sub-stepping of any loading parameter.
+augmented-Lagrangian contact, adaptive sub-stepping of any loading parameter, and an
+optional pseudo-viscous stabilisation settled to a stated error (``Stabilisation``).
 
 The residual is ``f_int(x, R) + Σ f_contact(x) − λ f_ext``; Newton's increment moves
 translations additively and rotations by ``R ← exp(Δw) R``, the same map under which the
@@ -38,6 +39,67 @@ class EquilibriumInfo:
     augmentations: int
     residual: float
     penetration_mm: float
+    settles: int = 0
+    stabilisation_error_N: float = 0.0
+
+
+@dataclass
+class Stabilisation:
+    """Pseudo-viscous stabilisation of nodes with next to no stiffness (crimped, slack graft
+    fabric): each translation is held by a spring of ``stiffness`` (N/mm) to where it was at
+    the start of the solve (a dashpot k·Δt over one step, backward Euler; Abaqus's
+    "stabilize"). The solve is then repeated from where it ended ("settling") until
+    ``error(x, f)`` of the spring forces f left (n, 3; N) is at most ``tolerance()`` (N): the
+    state reported is an equilibrium up to that error, which callers choose as the error of
+    what they report (e.g. the radial resultant for a radial force)."""
+
+    stiffness: float
+    error: Callable[[np.ndarray, np.ndarray], float]
+    tolerance: Callable[[], float]
+    max_settles: int = 40
+    relax: float = 0.3  # each settling solve softens the springs by this factor …
+    min_relax: float = 1e-2  # … down to this fraction of ``stiffness``
+    anchor: np.ndarray | None = None
+
+    def nodal_forces(self, x: np.ndarray) -> np.ndarray:
+        """Spring forces (n, 3; N) at positions x."""
+        return self.stiffness * (x - self.anchor)
+
+    def forces(self, x: np.ndarray, n_dof: int) -> tuple[np.ndarray, sp.dia_matrix]:
+        """Force vector and tangent on the 6-DOF layout (translations of node i: 6i..6i+2)."""
+        idx = (6 * np.arange(len(x))[:, None] + np.arange(3)).ravel()
+        f = np.zeros(n_dof)
+        f[idx] = self.nodal_forces(x).ravel()
+        d = np.zeros(n_dof)
+        d[idx] = self.stiffness
+        return f, sp.diags(d)
+
+    def settle(self, state, solve_once: Callable) -> tuple[object, dict]:
+        """``solve_once(state)`` from ``state`` until settled; (state, totals)."""
+        totals = {"iterations": 0, "augmentations": 0, "residual": 0.0, "penetration": 0.0}
+        base = self.stiffness
+        try:
+            for k in range(1, self.max_settles + 1):
+                self.stiffness = base * max(self.relax ** (k - 1), self.min_relax)
+                self.anchor = self.position(state).copy()
+                state, its, aug, res, pen = solve_once(state)
+                totals["iterations"] += its
+                totals["augmentations"] += aug
+                totals["residual"], totals["penetration"] = res, pen
+                x = self.position(state)
+                err = self.error(x, self.nodal_forces(x))
+                if err <= self.tolerance():
+                    return state, {**totals, "settles": k, "stabilisation_error_N": float(err)}
+        finally:
+            self.stiffness = base
+        raise ConvergenceError(f"not quasi-static: after {self.max_settles} settling solves the "
+                               f"stabilisation still carries {err:.3e} N (tolerance "
+                               f"{self.tolerance():.3e} N)")
+
+    @staticmethod
+    def position(state) -> np.ndarray:
+        """Node positions of a BeamState or of anything holding one as ``.beam``."""
+        return state.beam.x if hasattr(state, "beam") else state.x
 
 
 def direct_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
@@ -113,12 +175,14 @@ class Equilibrium:
 
     def __init__(self, model: BeamModel, contacts: Sequence = (), *,
                  fixed: np.ndarray | None = None, rigid_modes: bool = False,
-                 options: SolveOptions | None = None) -> None:
+                 options: SolveOptions | None = None,
+                 stabilisation: Stabilisation | None = None) -> None:
         self.model = model
         self.contacts = list(contacts)
         self.fixed = np.zeros(0, np.int64) if fixed is None else np.asarray(fixed, np.int64)
         self.rigid_modes = rigid_modes
         self.opt = options or SolveOptions()
+        self.stabilisation = stabilisation
 
     def residual(self, state: BeamState, f_ext: np.ndarray | None):
         """Residual, tangent and trial history at ``state``."""
@@ -128,6 +192,10 @@ class Equilibrium:
             fc, Kc = c.forces(state.x, self.model.n_dof)
             f = f + fc
             K = K + Kc
+        if self.stabilisation is not None and self.stabilisation.anchor is not None:
+            fs, Ks = self.stabilisation.forces(state.x, self.model.n_dof)
+            f = f + fs
+            K = K + Ks
         if f_ext is not None:
             f = f - f_ext
         return f, K.tocsr(), trial
@@ -164,7 +232,18 @@ class Equilibrium:
         return r
 
     def solve(self, state: BeamState, f_ext: np.ndarray | None = None) -> tuple[BeamState, EquilibriumInfo]:
-        """Equilibrium from ``state`` (committed history); returns the new committed state."""
+        """Equilibrium from ``state`` (committed history); returns the new committed state.
+        With a stabilisation, solved and settled until its error is within tolerance."""
+        if self.stabilisation is None:
+            state, its, aug, res, pen = self._solve_once(state, f_ext)
+            return state, EquilibriumInfo(its, aug, res, pen)
+        state, t = self.stabilisation.settle(state, lambda s: self._solve_once(s, f_ext))
+        return state, EquilibriumInfo(t["iterations"], t["augmentations"], t["residual"],
+                                      t["penetration"], t["settles"], t["stabilisation_error_N"])
+
+    def _solve_once(self, state: BeamState, f_ext):
+        """Newton with contact augmentation: (state, iterations, augmentations, residual,
+        penetration)."""
         its = aug = 0
         while True:
             state, n, res = self._newton(state, f_ext)
@@ -177,7 +256,7 @@ class Equilibrium:
                 raise ConvergenceError(f"contact: penetration {pen:.2e} mm after {aug - 1} "
                                        "augmentations (tolerance "
                                        f"{self.opt.penetration_tol:g} mm)")
-        return state, EquilibriumInfo(its, aug, res, pen)
+        return state, its, aug, res, pen
 
     def _newton(self, state: BeamState, f_ext) -> tuple[BeamState, int, float]:
         C = body_rigid_mode_rows(state.x, self.model.links, np.zeros((0, 2), np.int64),
