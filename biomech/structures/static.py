@@ -74,20 +74,19 @@ class Stabilisation:
         d[idx] = self.stiffness
         return f, sp.diags(d)
 
-    def settle(self, state, solve_once: Callable) -> tuple[object, dict]:
+    def settle(self, state: BeamState, solve_once: Callable) -> tuple[BeamState, dict]:
         """``solve_once(state)`` from ``state`` until settled; (state, totals)."""
         totals = {"iterations": 0, "augmentations": 0, "residual": 0.0, "penetration": 0.0}
         base = self.stiffness
         try:
             for k in range(1, self.max_settles + 1):
                 self.stiffness = base * max(self.relax ** (k - 1), self.min_relax)
-                self.anchor = self.position(state).copy()
+                self.anchor = state.x.copy()
                 state, its, aug, res, pen = solve_once(state)
                 totals["iterations"] += its
                 totals["augmentations"] += aug
                 totals["residual"], totals["penetration"] = res, pen
-                x = self.position(state)
-                err = self.error(x, self.nodal_forces(x))
+                err = self.error(state.x, self.nodal_forces(state.x))
                 if err <= self.tolerance():
                     return state, {**totals, "settles": k, "stabilisation_error_N": float(err)}
         finally:
@@ -95,11 +94,6 @@ class Stabilisation:
         raise ConvergenceError(f"not quasi-static: after {self.max_settles} settling solves the "
                                f"stabilisation still carries {err:.3e} N (tolerance "
                                f"{self.tolerance():.3e} N)")
-
-    @staticmethod
-    def position(state) -> np.ndarray:
-        """Node positions of a BeamState or of anything holding one as ``.beam``."""
-        return state.beam.x if hasattr(state, "beam") else state.x
 
 
 def direct_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
