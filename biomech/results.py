@@ -149,11 +149,24 @@ def _pvd(entries: list[tuple[float, str]]) -> str:
     )
 
 
+def usual_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give (0o666 less the umask): mkstemp's
+    temporary files are 0600, unreadable by a web server or a colleague once renamed."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, usual_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _atomic_meshio(mesh, path: Path) -> None:
@@ -163,6 +176,7 @@ def _atomic_meshio(mesh, path: Path) -> None:
     os.close(fd)
     try:
         meshio.write(tmp, mesh)
+        os.chmod(tmp, usual_file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
