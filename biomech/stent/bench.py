@@ -18,8 +18,7 @@ reported force, is below ``QUASI_STATIC_RTOL`` of it (``QUASI_STATIC_ATOL`` at l
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,14 +60,14 @@ class RadialForceCurve:
 
     def write_csv(self, path: str | Path) -> None:
         """``diameter_mm,force_N,phase`` rows, written atomically."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["diameter_mm", "force_N", "phase"])
-            for d, f, p in zip(self.diameter_mm, self.force_N, self.phase):
-                w.writerow([f"{d:.6f}", f"{f:.6f}", p])
-        os.replace(tmp, path)
+        from biomech.results import _atomic_text
+
+        text = io.StringIO(newline="")
+        w = csv.writer(text)
+        w.writerow(["diameter_mm", "force_N", "phase"])
+        for d, f, p in zip(self.diameter_mm, self.force_N, self.phase):
+            w.writerow([f"{d:.6f}", f"{f:.6f}", p])
+        _atomic_text(Path(path), text.getvalue())
 
 
 def outer_diameter(network) -> float:

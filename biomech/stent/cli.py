@@ -140,7 +140,6 @@ def _plot(curve, name: str, path: Path) -> None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    from biomech.results import _atomic_text
+
+    _atomic_text(path, text)
