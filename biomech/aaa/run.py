@@ -271,7 +271,7 @@ def centerline_profile(meas: dict, twin: Twin) -> dict | None:
     from scipy.spatial import cKDTree
 
     prof = meas.get("diameter_profile") or {}
-    s = prof.get("arc_mm", prof.get("s_mm"))
+    s = prof.get("arc_mm")
     if s is None or prof.get("points") is None:
         return None
     pts = np.asarray(prof["points"], dtype=float)
@@ -476,11 +476,11 @@ def prepare_nominal(case: AAACase, *, say: Callable[[str], None] | None = None) 
 
 
 def solve_nominal(nom: Nominal, case: AAACase, *,
-                  say: Callable[[str], None] | None = None) -> None:
+                  say: Callable[[str], None] | None = None, aortic: bool = True) -> None:
     """The nominal twin (zero-pressure + systolic) of ``nom``, its indices, diameter rule and
     warnings into ``nom.summary``/``nom.warnings``: the second stage of ``run_aaa``. On a solve
     that gives up, ``nom.summary`` says so (``status: "failed"``) and ConvergenceError
-    propagates."""
+    propagates. ``aortic=False`` (a stent's vessel of any size): no AAA diameter rule."""
     say = say or (lambda msg: None)
     try:
         twin = solve_twin(nom.mesh, case, neck_diameter_mm=nom.neck_mm, progress=say)
@@ -492,7 +492,8 @@ def solve_nominal(nom: Nominal, case: AAACase, *,
     ind = twin.fields["indices"]
     say(f"PWS {ind['pws_MPa']:.3f} MPa, PWS99 {ind['pws99_MPa']:.3f} MPa, PWRI {ind['pwri']:.3f}")
     meas, mesh_report = nom.meas, nom.mesh_report
-    rule = diameter_rule(meas["max_diameter_mm"], case.sex, case.growth_mm_per_year)
+    rule = (diameter_rule(meas["max_diameter_mm"], case.sex, case.growth_mm_per_year)
+            if aortic else None)
     nom.summary.update(
         ind,
         max_diameter_mm=float(meas["max_diameter_mm"]),

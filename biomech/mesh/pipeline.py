@@ -554,7 +554,7 @@ def measure_input(inp: VesselInput, *, plot=None) -> dict:
                                if inp.outer is not None else None),
         "max_ilt_thickness_mm": None,
         "tortuosity": cl.tortuosity(path),
-        "diameter_profile": {"s_mm": s, "diameter_mm": d},
+        "diameter_profile": {"arc_mm": s, "diameter_mm": d, "points": cl.points[path]},
     }
     if plot is not None:
         import matplotlib

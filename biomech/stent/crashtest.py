@@ -66,20 +66,50 @@ def seal_length(zeta: np.ndarray, apposed: np.ndarray, band: float = SEAL_BAND_M
     return float(last)
 
 
+def crimped_fit(vessel, s0: float, catheter_mm: float, point: np.ndarray, axis: np.ndarray):
+    """A check of the crimped device (device-frame BeamState) before it is placed: it must lie
+    in the vessel less its clamped ends, and the straight catheter (``point``, ``axis``) must
+    clear the lumen over the crimped length as well (braids lengthen when crimped)."""
+    from biomech.stent.deploy import check_crimped_span
+
+    def check(state) -> None:
+        z = state.x[:, 2]
+        check_crimped_span(z, (vessel.end_margin_mm - s0,
+                               vessel.length_mm - vessel.end_margin_mm - s0), catheter_mm)
+        lo, hi = s0 + float(z.min()), s0 + float(z.max())
+        sel = (vessel.s_mm >= lo) & (vessel.s_mm <= hi)
+        if not sel.any():
+            return
+        rel = vessel.centre[sel] - point
+        off = float(np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1).max())
+        lumen_min = float(vessel.lumen_diameter_between(lo, hi).min())
+        if off + 0.5 * catheter_mm > 0.5 * lumen_min - clearance_mm(lumen_min):
+            raise CaseError(f"crimped to {catheter_mm:.1f} mm the device is {hi - lo:.1f} mm "
+                            f"long, and over that length the centreline bends {off:.1f} mm off "
+                            f"the straight catheter; it would touch the {lumen_min:.1f} mm "
+                            "lumen: land it where the vessel is straighter or use --catheter "
+                            "smaller")
+    return check
+
+
+def clearance_mm(lumen_mm: float) -> float:
+    """Gap (mm) kept between the catheter and the lumen all round: 0.5 mm, or a tenth of the
+    lumen diameter in vessels under 5 mm."""
+    return min(0.5, 0.1 * lumen_mm)
+
+
 def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray, np.ndarray]:
     """Placement (point, axis) of ``device`` with its proximal end at arc length ``s0``;
     CaseError if it cannot be deployed there (too long, catheter off the lumen)."""
-    from biomech.stent.vessel import END_MARGIN_MM
-
     length = device.length_mm
-    room = vessel.length_mm - END_MARGIN_MM - s0
+    room = vessel.length_mm - vessel.end_margin_mm - s0
     if length > room:
         raise CaseError(f"{device.name}: {length:.1f} mm long but only {max(room, 0):.1f} mm of "
                         f"vessel lie beyond the landing point ({s0:.1f} mm from the inlet): choose "
                         "a shorter device or land it more proximally")
     point, axis, bend = vessel.axis_over(s0, length)
     lumen_min = float(vessel.lumen_diameter_between(s0, s0 + length).min())
-    if bend + 0.5 * catheter_mm > 0.5 * lumen_min - 0.5:
+    if bend + 0.5 * catheter_mm > 0.5 * lumen_min - clearance_mm(lumen_min):
         raise CaseError(f"{device.name}: the centreline bends {bend:.1f} mm off a straight "
                         f"catheter over the device's {length:.0f} mm; a {catheter_mm:.1f} mm "
                         f"catheter would touch the {lumen_min:.1f} mm lumen: use --catheter "
@@ -87,14 +117,48 @@ def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray
     return point, axis
 
 
+def crimped_fit(vessel, s0: float, catheter_mm: float, point: np.ndarray, axis: np.ndarray):
+    """A check of the crimped device (device-frame BeamState) before it is placed: it must lie
+    in the vessel less its clamped ends, and the straight catheter (``point``, ``axis``) must
+    clear the lumen over the crimped length as well (braids lengthen when crimped)."""
+    from biomech.stent.deploy import check_crimped_span
+
+    def check(state) -> None:
+        z = state.x[:, 2]
+        check_crimped_span(z, (vessel.end_margin_mm - s0,
+                               vessel.length_mm - vessel.end_margin_mm - s0), catheter_mm)
+        lo, hi = s0 + float(z.min()), s0 + float(z.max())
+        sel = (vessel.s_mm >= lo) & (vessel.s_mm <= hi)
+        if not sel.any():
+            return
+        rel = vessel.centre[sel] - point
+        off = float(np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1).max())
+        lumen_min = float(vessel.lumen_diameter_between(lo, hi).min())
+        if off + 0.5 * catheter_mm > 0.5 * lumen_min - clearance_mm(lumen_min):
+            raise CaseError(f"crimped to {catheter_mm:.1f} mm the device is {hi - lo:.1f} mm "
+                            f"long, and over that length the centreline bends {off:.1f} mm off "
+                            f"the straight catheter; it would touch the {lumen_min:.1f} mm "
+                            "lumen: land it where the vessel is straighter or use --catheter "
+                            "smaller")
+    return check
+
+
+def clearance_mm(lumen_mm: float) -> float:
+    """Gap (mm) kept between the catheter and the lumen all round: 0.5 mm, or a tenth of the
+    lumen diameter in vessels under 5 mm."""
+    return min(0.5, 0.1 * lumen_mm)
+
+
 def auto_catheter(vessel, device, s0: float) -> float:
     """Crimped diameter (mm) for ``device`` at ``s0``: 0.6 × the narrowest lumen over its
-    span, less what the centreline's bend off the straight catheter takes (0.5 mm clearance
-    kept), rounded down to 0.1 mm; at least 4 mm."""
+    span, less what the centreline's bend off the straight catheter takes (``clearance_mm``
+    kept), rounded down to 0.1 mm; at least 4 mm, or 0.3 × the nominal diameter for devices
+    under 13 mm (EndoBeams crimps its 4.6 mm braid to 0.3 of its radius)."""
     _, _, bend = vessel.axis_over(s0, device.length_mm)
     lumen_min = float(vessel.lumen_diameter_between(s0, s0 + device.length_mm).min())
-    d = min(0.6 * lumen_min, lumen_min - 1.0 - 2.0 * bend)
-    return max(4.0, float(np.floor(10.0 * d) / 10.0))
+    d = min(0.6 * lumen_min, lumen_min - 2.0 * clearance_mm(lumen_min) - 2.0 * bend)
+    floor = min(4.0, np.ceil(3.0 * device.nominal_diameter_mm) / 10.0)
+    return float(max(floor, np.floor(10.0 * d) / 10.0))
 
 
 def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction: float,
@@ -116,7 +180,8 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
     wall = Wall(vessel.problem, vessel.reference, vessel.lumen)
     out = deploy(net, wall, point=point, axis=axis, catheter_diameter_mm=catheter_mm,
                  release_diameter_mm=_release_diameter(vessel, device, s0), friction=friction,
-                 steps=steps, keep_states=True, wall_u0=vessel.u_imaging)
+                 steps=steps, keep_states=True, wall_u0=vessel.u_imaging,
+                 check_crimped=crimped_fit(vessel, s0, catheter_mm, point, axis))
     solver, dia = out["solver"], out["configuration"]
     gaps = _gaps(solver, dia)
     figures = _figures_at(solver, dia, gaps, point, axis)

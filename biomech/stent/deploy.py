@@ -16,13 +16,13 @@ Units: mm, N, MPa.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from biomech.errors import ConvergenceError
+from biomech.errors import CaseError, ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
 from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
 
@@ -254,6 +254,22 @@ def place(state: BeamState, point: np.ndarray, axis: np.ndarray) -> BeamState:
     return BeamState(state.x @ Q.T + np.asarray(point, float), Q @ state.R, state.history)
 
 
+def check_crimped_span(z: np.ndarray, limits: tuple[float, float], catheter_mm: float) -> None:
+    """CaseError if a crimped device (node heights z along the catheter from the landing,
+    mm) leaves ``limits`` (mm from the landing: the vessel less its clamped ends), saying how
+    far the landing may move instead."""
+    lo, hi = float(z.min()), float(z.max())
+    if lo >= limits[0] - 1e-9 and hi <= limits[1] + 1e-9:
+        return
+    first, last = limits[0] - lo, limits[1] - hi
+    where = (f"move the landing by {first:+.1f} to {last:+.1f} mm (+: away from the inlet)"
+             if first <= last else "it does not fit in this vessel at any landing")
+    raise CaseError(f"crimped to {catheter_mm:.1f} mm the device is {hi - lo:.1f} mm long "
+                    f"(braids lengthen when crimped) and would reach from {lo:+.1f} to "
+                    f"{hi:+.1f} mm of the landing, out of the vessel less its clamped ends "
+                    f"({limits[0]:+.1f} to {limits[1]:+.1f} mm): {where}")
+
+
 def _rotation_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The rotation taking unit vector a onto unit vector b (Rodrigues)."""
     v, c = np.cross(a, b), float(a @ b)
@@ -270,14 +286,17 @@ def device_gaps(solver: DeploymentSolver, cfg: Configuration, radius: float = 10
 
 
 __all__: Sequence[str] = ["Configuration", "DeploymentSolver", "Wall",
-                          "device_gaps", "place"]
+                          "check_crimped_span", "device_gaps", "place"]
 
 
 def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            catheter_diameter_mm: float, release_diameter_mm: float, friction: float = 0.1,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
-           wall_u0: np.ndarray | None = None) -> dict:
-    """Crimp ``network`` into a catheter, place its z = 0 end at ``point`` along ``axis``,
+           wall_u0: np.ndarray | None = None,
+           check_crimped: Callable[[BeamState], None] | None = None) -> dict:
+    """Crimp ``network`` into a catheter (``check_crimped`` may refuse the crimped state, in
+    the device frame, with CaseError: braids lengthen), place its z = 0 end at ``point``
+    along ``axis``,
     open the catheter to ``release_diameter_mm`` (short of the wall, or beyond the lumen to
     press the device on), withdraw it with the pusher holding the device's rigid modes, then
     let go of the device and settle. Returns the solver, the final
@@ -291,6 +310,8 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
 
     crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=False,
                               keep_states=True, fabric=False)  # the rings alone, as below
+    if check_crimped is not None:
+        check_crimped(crimp.states[-1])
     model = beam_model(network)
     k = penalty or _penalty(model)
     half = model.half_thickness()

@@ -44,7 +44,7 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
     from biomech.stent.ranking import CRITERIA, assess, rank
     from biomech.stent.vessel import parse_landing, prepare_vessel
 
-    parse_landing(landing)  # bad input is refused before the twin is solved
+    parse_landing(landing, zone_mm=0.0)  # bad units refused before the twin is solved
     if not 0.0 <= friction <= 1.0:
         raise CaseError(f"--friction {friction:g}: a Coulomb coefficient lies in 0–1")
     say = (lambda m: None) if quiet else (lambda m: print(f"biomech stent deploy: {m}",

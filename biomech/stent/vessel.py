@@ -17,8 +17,19 @@ from biomech.errors import CaseError
 
 # The model's cut ends are clamped: a device within 10 mm of them (the [aaa] end exclusion)
 # would bear on an artificially stiff wall, and contact at the cut's open edge stalls Newton.
-NECK_OFFSET_MM = 10.0  # "neck" lands the proximal end this far below the inlet
-END_MARGIN_MM = 10.0   # no part of a device closer than this to either cut end
+END_MARGIN_MM = 10.0   # largest clamped boundary zone at either cut end (an aorta's)
+NECK_OFFSET_MM = END_MARGIN_MM  # "neck" lands the proximal end at the zone's edge
+
+
+def boundary_zone_mm(diameter_mm: float, thickness_mm: float, size_mm: float) -> float:
+    """Length (mm) at each clamped cut end kept free of devices: one half-wave πλ of a
+    cylindrical shell's edge bending, λ = √(R t) / (3(1 − ν²))^¼ with ν = 0.5 and R the
+    mid-wall radius (Timoshenko & Woinowsky-Krieger §114: an edge disturbance decays to
+    e^−π ≈ 4 % over πλ), at least two wall elements, rounded up to whole mm, at most
+    END_MARGIN_MM (10 mm: a 19 mm aortic neck with a 1.5 mm wall gives πλ = 10.1 mm)."""
+    radius = 0.5 * (diameter_mm + thickness_mm)
+    decay = np.sqrt(radius * thickness_mm) / 2.25 ** 0.25
+    return float(min(END_MARGIN_MM, np.ceil(max(np.pi * decay, 2.0 * size_mm) - 1e-9)))
 
 
 @dataclass
@@ -29,7 +40,8 @@ class Vessel:
     ``reference`` (n, 3); ``u_imaging`` (3n,) its equilibrium displacement there (the imaged
     geometry); ``lumen`` (m, 3) triangles whose normals point out of the lumen; ``s_mm``,
     ``centre`` (k, 3), ``lumen_diameter_mm``, ``outer_diameter_mm``: the centreline from the
-    inlet. ``nominal``: the [aaa] Nominal (measurements, systolic twin = wall "before")."""
+    inlet. ``nominal``: the [aaa] Nominal (measurements, systolic twin = wall "before").
+    ``end_margin_mm``: the clamped boundary zone at each cut end (``boundary_zone_mm``)."""
 
     nominal: Any
     case: Any
@@ -42,6 +54,7 @@ class Vessel:
     centre: np.ndarray
     lumen_diameter_mm: np.ndarray
     outer_diameter_mm: np.ndarray
+    end_margin_mm: float = END_MARGIN_MM
 
     @property
     def imaged_points(self) -> np.ndarray:
@@ -60,9 +73,9 @@ class Vessel:
 
     def landing_start(self, landing: str | float) -> float:
         """Arc length (mm from the inlet) of the device's proximal end for ``landing``:
-        "neck" (NECK_OFFSET_MM below the inlet) or a distance such as "12 mm"."""
-        s0 = parse_landing(landing)
-        if s0 >= self.length_mm - END_MARGIN_MM:
+        "neck" (the boundary zone's edge below the inlet) or a distance such as "12 mm"."""
+        s0 = parse_landing(landing, zone_mm=self.end_margin_mm)
+        if s0 >= self.length_mm - self.end_margin_mm:
             raise CaseError(f"--landing {landing!r}: the landing zone lies beyond the vessel "
                             f"(centreline {self.length_mm:.1f} mm from the inlet)")
         return float(s0)
@@ -87,18 +100,19 @@ class Vessel:
         return mean + ((p0 - mean) @ axis) * axis, axis, float(off)
 
 
-def parse_landing(landing: str | float) -> float:
-    """``--landing`` as mm from the inlet: "neck" → NECK_OFFSET_MM, "12 mm" → 12; CaseError
-    for a bare number or a landing inside the clamped boundary zone."""
+def parse_landing(landing: str | float, zone_mm: float = NECK_OFFSET_MM) -> float:
+    """``--landing`` as mm from the inlet: "neck" → ``zone_mm`` (the clamped boundary zone,
+    10 mm for an aorta), "12 mm" → 12; CaseError for a bare number or a landing inside the
+    zone."""
     from biomech.units import parse_quantity
 
     if isinstance(landing, str) and landing.strip().lower() == "neck":
-        return NECK_OFFSET_MM
+        return float(zone_mm)
     s0 = parse_quantity(landing, "length", key="--landing")
-    if s0 < NECK_OFFSET_MM:
-        raise CaseError(f"--landing {landing!r}: the first {NECK_OFFSET_MM:g} mm below the "
+    if s0 < zone_mm - 1e-9:
+        raise CaseError(f"--landing {landing!r}: the first {zone_mm:.3g} mm below the "
                         "inlet are the model's clamped boundary zone; land at "
-                        f"\"{NECK_OFFSET_MM:g} mm\" or further")
+                        f"\"{np.ceil(zone_mm * 10) / 10:g} mm\" or further")
     return float(s0)
 
 
@@ -150,7 +164,7 @@ def prepare_vessel(case, *, say: Callable[[str], None] | None = None) -> Vessel:
     from biomech.aaa.zero_pressure import with_reference
 
     nom = prepare_nominal(case, say=say)
-    solve_nominal(nom, case, say=say)
+    solve_nominal(nom, case, say=say, aortic=False)
     zp = nom.twin.zero_pressure
     model = with_reference(build_aaa_model(nom.mesh, case.imaging_mmHg * MMHG_TO_MPA,
                                            case.mechanics), zp.reference)
@@ -168,8 +182,11 @@ def prepare_vessel(case, *, say: Callable[[str], None] | None = None) -> Vessel:
         centre, s, outer = centre[::-1], s[-1] - s[::-1], outer[::-1]  # from the inlet
     s = s - s[0]
     lumen = _lumen_triangles(model.mesh, imaged, centre)
+    lumen_d = _lumen_diameters(imaged, lumen, centre)
+    zone = boundary_zone_mm(float(min(lumen_d[0], lumen_d[-1])), case.wall_thickness_mm,
+                            case.size_mm)
     return Vessel(nom, case, model, problem, zp.reference.copy(), zp.displacement.ravel().copy(),
-                  lumen, s, centre, _lumen_diameters(imaged, lumen, centre), outer)
+                  lumen, s, centre, lumen_d, outer, zone)
 
 
 def _face_centroid(mesh, name: str, points: np.ndarray) -> np.ndarray | None:

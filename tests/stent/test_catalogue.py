@@ -118,7 +118,8 @@ def test_example_catalogue_loads_and_builds_every_device():
 def test_endobeams_example_catalogue():
     if not SHARED.is_dir():
         pytest.skip(f"shared EndoBeams data not present at {SHARED}")
-    (device,) = load_catalogue(EXAMPLES / "endobeams.toml")
+    device, ring = load_catalogue(EXAMPLES / "endobeams.toml")
+    assert ring.name == "Z4.5" and ring.nominal_diameter_mm == 4.5
     net = device.build()
     assert (len(net.nodes), len(net.beams), len(net.ties)) == (3408, 3360, 1704)
     assert net.width[0] == 0.028 and net.material["E"] == 225000.0

@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from biomech.errors import CaseError
-from biomech.stent.crashtest import check_fit, seal_length
+from biomech.stent.crashtest import auto_catheter, check_fit, seal_length
+from biomech.stent.deploy import check_crimped_span
 from biomech.stent.ranking import assess, rank
-from biomech.stent.vessel import Vessel, _lumen_diameters, _lumen_triangles, parse_landing
+from biomech.stent.vessel import (Vessel, _lumen_diameters, _lumen_triangles, boundary_zone_mm,
+                                  parse_landing)
 
 
 def straight_vessel(length=100.0, lumen_d=19.0, n=101):
@@ -86,6 +88,44 @@ def test_fit_refuses_a_catheter_that_would_touch_a_bent_lumen():
     with pytest.raises(CaseError, match="bends"):
         check_fit(v, FakeDevice(60.0), 10.0, 12.0)
     check_fit(v, FakeDevice(20.0), 10.0, 12.0)  # a short device fits the same bend
+
+
+def test_catheter_and_clearance_scale_down_to_small_vessels():
+    aortic = type("Dev", (), {"length_mm": 20.0, "nominal_diameter_mm": 24.0})
+    assert auto_catheter(straight_vessel(), aortic, 10.0) == pytest.approx(11.4)  # 0.6 × 19
+    neuro = type("Dev", (), {"length_mm": 7.5, "nominal_diameter_mm": 4.6})
+    small = straight_vessel(40.0, lumen_d=3.0)
+    # 0.6 × 3 mm = 1.8 mm, not the aortic 4 mm floor (which is 0.3 × nominal = 1.4 mm here)
+    assert auto_catheter(small, neuro, 5.0) == pytest.approx(1.8)
+    check_fit(small, FakeDevice(7.5), 5.0, 2.4)  # a tenth of the 3 mm lumen kept: 0.3 mm
+    with pytest.raises(CaseError, match="would touch the 3.0 mm lumen"):
+        check_fit(small, FakeDevice(7.5), 5.0, 2.5)
+    with pytest.raises(CaseError, match="would touch"):  # the aortic 0.5 mm all round
+        check_fit(straight_vessel(), FakeDevice(20.0), 10.0, 18.1)
+
+
+def test_a_crimped_braid_that_would_leave_the_vessel_is_refused_with_where_it_fits():
+    z = np.linspace(-6.0, 15.0, 50)  # a 7.5 mm braid crimped to 21 mm, about its middle
+    check_crimped_span(z, (-8.0, 16.0), 1.7)
+    with pytest.raises(CaseError, match=r"21.0 mm long .* move the landing by \+4.0 to \+5.0"):
+        check_crimped_span(z, (-2.0, 20.0), 1.7)
+    with pytest.raises(CaseError, match="does not fit in this vessel at any landing"):
+        check_crimped_span(z, (-2.0, 15.0), 1.7)
+
+
+def test_boundary_zone_is_an_edge_bending_half_wave():
+    # πλ, λ = √(R t)/(3(1 − ν²))^¼ with ν = 0.5: a 19 mm neck with a 1.5 mm wall: 10.06 mm
+    R, t = 0.5 * (19.0 + 1.5), 1.5
+    assert np.pi * np.sqrt(R * t) / 2.25**0.25 == pytest.approx(10.06, abs=0.01)
+    assert boundary_zone_mm(19.0, 1.5, 3.0) == 10.0      # capped at the aortic 10 mm
+    assert boundary_zone_mm(14.0, 1.5, 3.0) == 9.0       # πλ = 8.7 mm, up to whole mm
+    assert boundary_zone_mm(3.6, 0.3, 0.6) == 2.0        # a cerebral artery: πλ = 1.96 mm
+    assert boundary_zone_mm(3.6, 0.3, 1.5) == 3.0        # at least two wall elements
+    v = straight_vessel(30.0, lumen_d=3.6)
+    v.end_margin_mm = 2.0
+    assert v.landing_start("neck") == 2.0 and v.landing_start("3 mm") == 3.0
+    with pytest.raises(CaseError, match="first 2 mm below the inlet"):
+        v.landing_start("1.5 mm")
 
 
 FIG = {"oversizing_pct": 15.0, "seal_length_mm": 16.0, "apposition_pct": 98.0,
