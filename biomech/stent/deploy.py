@@ -256,8 +256,7 @@ def place(state: BeamState, point: np.ndarray, axis: np.ndarray) -> BeamState:
 
 def check_crimped_span(z: np.ndarray, limits: tuple[float, float], catheter_mm: float) -> None:
     """CaseError if a crimped device (node heights z along the catheter from the landing,
-    mm) leaves ``limits`` (mm from the landing: the vessel less its clamped ends), saying how
-    far the landing may move instead."""
+    mm) leaves ``limits`` (mm from the landing), saying how far the landing may move."""
     lo, hi = float(z.min()), float(z.max())
     if lo >= limits[0] - 1e-9 and hi <= limits[1] + 1e-9:
         return
@@ -266,8 +265,8 @@ def check_crimped_span(z: np.ndarray, limits: tuple[float, float], catheter_mm: 
              if first <= last else "it does not fit in this vessel at any landing")
     raise CaseError(f"crimped to {catheter_mm:.1f} mm the device is {hi - lo:.1f} mm long "
                     f"(braids lengthen when crimped) and would reach from {lo:+.1f} to "
-                    f"{hi:+.1f} mm of the landing, out of the vessel less its clamped ends "
-                    f"({limits[0]:+.1f} to {limits[1]:+.1f} mm): {where}")
+                    f"{hi:+.1f} mm of the landing, beyond {limits[0]:+.1f} to {limits[1]:+.1f} "
+                    f"mm (the vessel less half its clamped ends): {where}")
 
 
 def _rotation_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from biomech.errors import CaseError
-from biomech.stent.crashtest import auto_catheter, check_fit, seal_length
+from biomech.stent.crashtest import auto_catheter, check_fit, crimped_fit, seal_length
 from biomech.stent.deploy import check_crimped_span
 from biomech.stent.ranking import assess, rank
 from biomech.stent.vessel import (Vessel, _lumen_diameters, _lumen_triangles, boundary_zone_mm,
@@ -102,6 +102,28 @@ def test_catheter_and_clearance_scale_down_to_small_vessels():
         check_fit(small, FakeDevice(7.5), 5.0, 2.5)
     with pytest.raises(CaseError, match="would touch"):  # the aortic 0.5 mm all round
         check_fit(straight_vessel(), FakeDevice(20.0), 10.0, 18.1)
+
+
+def test_crimped_fit_checks_the_crimped_length_in_the_vessel():
+    s = np.linspace(0, 100, 101)
+    R = 60.0
+    v = straight_vessel()
+    v.centre, v.s_mm = np.column_stack([R * (1 - np.cos(s / R)), np.zeros(101),
+                                        R * np.sin(s / R)]), s
+    point, axis = check_fit(v, FakeDevice(20.0), 30.0, 12.0)  # nominal 20 mm: fits the bend
+
+    def crimped(z0, z1):
+        z = np.linspace(z0, z1, 20)
+        return type("State", (), {"x": np.column_stack([np.zeros(20), np.zeros(20), z])})
+
+    check = crimped_fit(v, 30.0, 12.0, point, axis)
+    check(crimped(-0.5, 20.5))  # a Z-ring a little longer once crimped
+    with pytest.raises(CaseError, match="60.0 mm long, and over that length the centreline bends"):
+        check(crimped(-20.0, 40.0))  # a braid three times longer: off the straight catheter
+    edge = crimped_fit(straight_vessel(), 10.0, 12.0, np.zeros(3), np.array([0, 0, 1.0]))
+    edge(crimped(-4.9, 20.0))  # up to half way into the 10 mm clamped zone
+    with pytest.raises(CaseError, match=r"move the landing by \+0.1"):
+        edge(crimped(-5.1, 20.0))
 
 
 def test_a_crimped_braid_that_would_leave_the_vessel_is_refused_with_where_it_fits():
