@@ -206,3 +206,25 @@ def test_volume_mesh_passes_through():
     inp = load_input(ROOT / "meshes" / "tube.vtu")
     mesh, report = build_vessel_mesh(inp)
     assert inp.kind == "mesh" and mesh is inp.mesh and report["n_cells"] == mesh.n_cells
+
+
+def test_surface_input_profile_has_centreline_points(tmp_path):
+    """An open straight tube (r 6 mm, 50 mm): the surface route's diameter profile runs along
+    the axis with its points (the deployment and the aaa report's profile need them)."""
+    import pyvista as pv
+
+    from biomech.mesh.pipeline import measure_input
+
+    stl = tmp_path / "tube.stl"
+    tube = pv.Cylinder(radius=6.0, height=50.0, direction=(0, 0, 1), resolution=64,
+                       capping=False).triangulate().subdivide(3)
+    tube.save(stl)
+    prof = measure_input(load_input(stl))["diameter_profile"]
+    pts, arc, d = (np.asarray(prof[k], float) for k in ("points", "arc_mm", "diameter_mm"))
+    assert pts.shape == (len(arc), 3) and np.all(np.diff(arc) > 0)
+    inner = (arc > arc[0] + 6.0) & (arc < arc[-1] - 6.0)  # away from the open ends
+    assert inner.sum() > 5
+    assert np.abs(pts[inner, :2]).max() < 0.3  # on the axis
+    assert np.allclose(d[inner], 12.0, rtol=0.03)  # 2 × inscribed radius
+    assert np.allclose(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum(), arc[-1] - arc[0],
+                       rtol=1e-6)  # arc is the length along these points
