@@ -8,8 +8,13 @@ from biomech.errors import CaseError
 from biomech.stent.crashtest import auto_catheter, check_fit, crimped_fit, seal_length
 from biomech.stent.deploy import check_crimped_span
 from biomech.stent.ranking import assess, rank
-from biomech.stent.vessel import (Vessel, _lumen_diameters, _lumen_triangles, boundary_zone_mm,
-                                  parse_landing)
+from biomech.stent.vessel import (
+    Vessel,
+    _lumen_diameters,
+    _lumen_triangles,
+    boundary_zone_mm,
+    parse_landing,
+)
 
 
 def straight_vessel(length=100.0, lumen_d=19.0, n=101):
