@@ -36,6 +36,22 @@ material = "nitinol"
 """
 
 
+def settled_apex_and_bench_force(out: Path, catalogue: Path, entry: dict, apex_radius: float,
+                                 half_thickness: float) -> tuple[float, float]:
+    """Mean apex diameter (mm) of a deployed ring settled at the imaging pressure (the
+    last-but-one state of its series) and its own bench release force there (N)."""
+    name = entry["name"]
+    x = meshio.read(sorted((out / name).glob("device_*.vtu"))[-2]).points
+    p, a = np.array(entry["placement_point_mm"]), np.array(entry["placement_axis"])
+    rel = x - p
+    radius = np.linalg.norm(rel - np.outer(rel @ a, a), axis=1)
+    net = get_device(load_catalogue(catalogue), name).build()
+    apex = np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), apex_radius)
+    d_apex = float(np.mean(2 * (radius[apex] + half_thickness)))
+    bench = radial_force_test(net, entry["catheter_diameter_mm"], steps=8)
+    return d_apex, bench.at(d_apex, "release")
+
+
 @pytest.mark.slow
 def test_deploy_in_the_shipped_neck(tmp_path):
     """A nitinol Z-ring lands in the 19 mm neck of the shipped patient: apposed, sealed over
@@ -58,17 +74,9 @@ def test_deploy_in_the_shipped_neck(tmp_path):
     assert 10.0 <= z22["seal_length_mm"] <= z22["deployed_length_mm"] + 1e-9
     assert z22["residual_N"] < 1e-6 and z22["contact_error_mm"] < 2e-3
     # the settled apex diameter and the bench's release branch there (rigid head)
-    series = sorted((out / "Z22").glob("device_*.vtu"))
-    x = meshio.read(series[-2]).points  # settled at the imaging (diastolic) pressure
-    p, a = np.array(z22["placement_point_mm"]), np.array(z22["placement_axis"])
-    rel = x - p
-    radius = np.linalg.norm(rel - np.outer(rel @ a, a), axis=1)
-    net = get_device(load_catalogue(cat), "Z22").build()
-    apex = np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 11.0)
-    d_apex = 2 * (radius[apex] + 0.225)
-    assert d_apex.mean() == pytest.approx(lumen, rel=0.03)
-    bench = radial_force_test(net, z22["catheter_diameter_mm"], steps=8)
-    assert z22["radial_force_N"] == pytest.approx(bench.at(d_apex.mean(), "release"), rel=0.06)
+    d_apex, bench_force = settled_apex_and_bench_force(out, cat, z22, 11.0, 0.225)
+    assert d_apex == pytest.approx(lumen, rel=0.03)
+    assert z22["radial_force_N"] == pytest.approx(bench_force, rel=0.06)
     assert (out / "report.html").read_text().count("Z22") > 3
     assert (out / "Z22" / "wall.vtu").is_file() and (out / "Z22" / "deployment.pvd").is_file()
 
@@ -96,13 +104,5 @@ def test_deploy_in_the_endobeams_vessel(tmp_path):
     assert ring["status"] == "ok" and ring["released"]
     assert 2.5 < ring["landing_lumen_diameter_mm"] < 4.2  # the vessel, not an aorta
     assert ring["apposition_pct"] > 95.0 and ring["residual_N"] < 1e-6
-    series = sorted((out / "Z4.5").glob("device_*.vtu"))
-    x = meshio.read(series[-2]).points  # settled at the imaging pressure
-    p, a = np.array(ring["placement_point_mm"]), np.array(ring["placement_axis"])
-    rel = x - p
-    radius = np.linalg.norm(rel - np.outer(rel @ a, a), axis=1)
-    net = get_device(load_catalogue(cat), "Z4.5").build()
-    apex = np.isclose(np.hypot(net.nodes[:, 0], net.nodes[:, 1]), 2.25)
-    d_apex = 2 * (radius[apex] + 0.05)
-    bench = radial_force_test(net, ring["catheter_diameter_mm"], steps=8)
-    assert ring["radial_force_N"] == pytest.approx(bench.at(d_apex.mean(), "release"), rel=0.06)
+    _, bench_force = settled_apex_and_bench_force(out, cat, ring, 2.25, 0.05)
+    assert ring["radial_force_N"] == pytest.approx(bench_force, rel=0.06)
