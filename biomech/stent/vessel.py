@@ -15,8 +15,9 @@ import numpy as np
 
 from biomech.errors import CaseError
 
-# The model's cut ends are clamped: a device within 10 mm of them (the [aaa] end exclusion)
-# would bear on an artificially stiff wall, and contact at the cut's open edge stalls Newton.
+# The model's cut ends are clamped: a device inside their boundary zone (10 mm for an aorta,
+# the [aaa] end exclusion; less in small arteries, see boundary_zone_mm) would bear on an
+# artificially stiff wall, and contact at the cut's open edge stalls Newton.
 END_MARGIN_MM = 10.0   # largest clamped boundary zone at either cut end (an aorta's)
 NECK_OFFSET_MM = END_MARGIN_MM  # "neck" lands the proximal end at the zone's edge
 
@@ -24,8 +25,8 @@ NECK_OFFSET_MM = END_MARGIN_MM  # "neck" lands the proximal end at the zone's ed
 def boundary_zone_mm(diameter_mm: float, thickness_mm: float, size_mm: float) -> float:
     """Length (mm) at each clamped cut end kept free of devices: one half-wave πλ of a
     cylindrical shell's edge bending, λ = √(R t) / (3(1 − ν²))^¼ with ν = 0.5 and R the
-    mid-wall radius (Timoshenko & Woinowsky-Krieger §114: an edge disturbance decays to
-    e^−π ≈ 4 % over πλ), at least two wall elements, rounded up to whole mm, at most
+    mid-wall radius (Timoshenko & Woinowsky-Krieger, Theory of Plates and Shells, axisymmetric
+    cylindrical shells: an edge disturbance decays as e^(−x/λ), to 4 % over πλ), at least two wall elements, rounded up to whole mm, at most
     END_MARGIN_MM (10 mm: a 19 mm aortic neck with a 1.5 mm wall gives πλ = 10.1 mm)."""
     radius = 0.5 * (diameter_mm + thickness_mm)
     decay = np.sqrt(radius * thickness_mm) / 2.25 ** 0.25
