@@ -348,7 +348,7 @@ def _length(value, name: str) -> float:
 
 def _label_surfaces(inp: VesselInput, size: float, timings: dict, report: dict):
     from biomech.mesh.centerline import compute_centerline
-    from biomech.mesh.surface import check_surface, label_surface
+    from biomech.mesh.surface import label_surface
 
     img = inp.image
     geo = (img.spacing, img.origin, img.direction)
