@@ -77,7 +77,7 @@ def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray
                         "a shorter device or land it more proximally")
     point, axis, bend = vessel.axis_over(s0, length)
     lumen_min = float(vessel.lumen_diameter_between(s0, s0 + length).min())
-    if bend + 0.5 * catheter_mm > 0.5 * lumen_min - clearance_mm(lumen_min):
+    if catheter_touches(bend, catheter_mm, lumen_min):
         raise CaseError(f"{device.name}: the centreline bends {bend:.1f} mm off a straight "
                         f"catheter over the device's {length:.0f} mm; a {catheter_mm:.1f} mm "
                         f"catheter would touch the {lumen_min:.1f} mm lumen: use --catheter "
@@ -103,13 +103,19 @@ def crimped_fit(vessel, s0: float, catheter_mm: float, point: np.ndarray, axis: 
         rel = vessel.centre[sel] - point
         off = float(np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1).max())
         lumen_min = float(vessel.lumen_diameter_between(lo, hi).min())
-        if off + 0.5 * catheter_mm > 0.5 * lumen_min - clearance_mm(lumen_min):
+        if catheter_touches(off, catheter_mm, lumen_min):
             raise CaseError(f"crimped to {catheter_mm:.1f} mm the device is {hi - lo:.1f} mm "
                             f"long, and over that length the centreline bends {off:.1f} mm off "
                             f"the straight catheter; it would touch the {lumen_min:.1f} mm "
                             "lumen: land it where the vessel is straighter or use --catheter "
                             "smaller")
     return check
+
+
+def catheter_touches(bend_mm: float, catheter_mm: float, lumen_mm: float) -> bool:
+    """Whether a straight catheter, with the centreline ``bend_mm`` off its axis, comes closer
+    to the lumen than ``clearance_mm``."""
+    return bend_mm + 0.5 * catheter_mm > 0.5 * lumen_mm - clearance_mm(lumen_mm)
 
 
 def clearance_mm(lumen_mm: float) -> float:
