@@ -172,6 +172,8 @@ def _aaa_parser(sub) -> None:
     a.add_argument("--no-ilt", action="store_true", help="do not model the thrombus as ILT")
     a.add_argument("--ends", default="fixed", choices=["fixed", "springs"],
                    help="support of the cut vessel ends")
+    a.add_argument("--no-end-sensitivity", action="store_true",
+                   help="skip the second solve with the other end support (clamped <-> springs)")
     a.add_argument("--end-exclusion", default="10 mm",
                    help="wall within this distance of a cut end is left out of the indices")
     a.add_argument("--growth", default=None, help='diameter growth, e.g. "4 mm" per year')
@@ -215,6 +217,7 @@ def _aaa(args) -> int:
         labels={"lumen": args.lumen, "thrombus": args.thrombus, "wall": args.wall},
         mechanics=Mechanics(wall_material=args.wall_material, ilt=not args.no_ilt, ends=args.ends),
         end_exclusion_mm=length(args.end_exclusion, "--end-exclusion"),
+        end_sensitivity=not args.no_end_sensitivity,
         growth_mm_per_year=None if args.growth is None else length(args.growth, "--growth"),
         samples=args.samples, seed=args.seed, workers=args.workers, verify=args.verify,
     )

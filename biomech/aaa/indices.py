@@ -21,6 +21,7 @@ from biomech.errors import CaseError
 __all__ = [
     "DIAMETER_THRESHOLD_MM",
     "GROWTH_THRESHOLD_MM_PER_YEAR",
+    "AAA_DEFINITION_MM",
     "weighted_percentile",
     "rupture_indices",
     "diameter_rule",
@@ -30,6 +31,7 @@ __all__ = [
 
 DIAMETER_THRESHOLD_MM = {"male": 55.0, "female": 50.0}
 GROWTH_THRESHOLD_MM_PER_YEAR = 10.0
+AAA_DEFINITION_MM = 30.0  # an infrarenal aorta of 30 mm or more is an AAA (ESVS 2019 guidelines)
 PWS_PERCENTILE = 99.0
 
 
@@ -92,7 +94,8 @@ def annual_rupture_risk_band(max_diameter_mm: float) -> str:
 def diameter_rule(
     max_diameter_mm: float, sex: str | None, growth_mm_per_year: float | None = None
 ) -> dict:
-    """Clinical rule: repair if diameter > 55 mm (men) / > 50 mm (women) or growth > 10 mm/yr."""
+    """Clinical rule: repair if diameter > 55 mm (men) / > 50 mm (women) or growth > 10 mm/yr;
+    otherwise surveillance, or "no aneurysm" below the 30 mm definition of an AAA."""
     sex = require_sex(sex)
     d = float(max_diameter_mm)
     if not np.isfinite(d) or d <= 0.0:
@@ -111,8 +114,10 @@ def diameter_rule(
             raise CaseError(f"growth_mm_per_year must be finite, got {growth_mm_per_year!r}")
         if g > GROWTH_THRESHOLD_MM_PER_YEAR:
             reasons.append(f"growth {g:g} mm/year > {GROWTH_THRESHOLD_MM_PER_YEAR:g} mm/year")
+    verdict = ("repair indicated" if reasons else
+               "no aneurysm" if d < AAA_DEFINITION_MM else "surveillance")
     return {
-        "verdict": "repair indicated" if reasons else "surveillance",
+        "verdict": verdict,
         "reasons": reasons,
         "threshold_mm": threshold,
         "annual_rupture_risk": annual_rupture_risk_band(d),

@@ -33,6 +33,8 @@ from biomech.units import parse_quantity
 __all__ = [
     "AAACase",
     "Nominal",
+    "add_end_sensitivity",
+    "end_support_sensitivity",
     "Twin",
     "TwinOutputs",
     "parse_pressure_mmHg",
@@ -86,6 +88,7 @@ class AAACase:
     workers: int = 1
     verify: bool = False
     verify_tolerance: float = 0.05
+    end_sensitivity: bool = True
     growth_mm_per_year: float | None = None
     outer: str | Path | None = None
 
@@ -124,6 +127,7 @@ class AAACase:
             "wall_layers": self.layers,
             "element_size_mm": self.size_mm,
             "end_exclusion_mm": self.end_exclusion_mm,
+            "end_support_sensitivity": self.end_sensitivity,
             **self.mechanics.summary(),
         }
 
@@ -369,6 +373,70 @@ def uncertainty(mesh, case: AAACase, neck_mm: float, twin: Twin, *, progress: bo
                              workers=case.workers)
 
 
+# --- sensitivity to the support of the cut ends -------------------------------------------
+
+END_SENSITIVITY_TOLERANCE = 0.05  # relative change of an index above which the report warns
+SENSITIVITY_KEYS = ("pws_MPa", "pws99_MPa", "pwri")
+
+
+def end_support_sensitivity(mesh, case: AAACase, neck_mm: float, twin: Twin) -> dict:
+    """The nominal twin solved again with the other support of the cut ends (clamped ↔
+    springs): zero-pressure (started from the nominal reference) + systolic. PWS, PWS99 and
+    PWRI under each support and their relative change (fraction). Raises ConvergenceError."""
+    nominal = case.mechanics
+    other = dataclasses.replace(nominal, ends="springs" if nominal.ends == "fixed" else "fixed")
+    t = time.perf_counter()
+    alt = solve_twin(mesh, case, neck_diameter_mm=neck_mm, mechanics=other,
+                     initial_reference=twin.zero_pressure.reference)
+    a, b = twin.fields["indices"], alt.fields["indices"]
+    change = {f"{k.removesuffix('_MPa')}_change": (b[k] - a[k]) / a[k] for k in SENSITIVITY_KEYS}
+    worst = max(change, key=lambda k: abs(change[k]))
+
+    def support(mech: Mechanics) -> str:
+        return ("clamped" if mech.ends == "fixed" else
+                f"springs {mech.spring_stiffness:g} N/mm³ (per unit end-face area)")
+
+    return {
+        "nominal_support": support(nominal),
+        "alternative_support": support(other),
+        "nominal": {k: a[k] for k in SENSITIVITY_KEYS},
+        "alternative": {k: b[k] for k in SENSITIVITY_KEYS},
+        "relative_change": change,
+        "largest_change": worst.removesuffix("_change"),
+        "tolerance": END_SENSITIVITY_TOLERANCE,
+        "within_tolerance": bool(abs(change[worst]) <= END_SENSITIVITY_TOLERANCE),
+        "wall_s": round(time.perf_counter() - t, 2),
+    }
+
+
+def add_end_sensitivity(nom: Nominal, case: AAACase, *,
+                        say: Callable[[str], None] | None = None) -> None:
+    """``end_support_sensitivity`` of the solved ``nom`` into its summary (and a warning when
+    an index moves by more than the tolerance); a failed alternative solve is a warning."""
+    say = say or (lambda msg: None)
+    say("end-support sensitivity: the twin again with the other support of the cut ends")
+    try:
+        block = end_support_sensitivity(nom.mesh, case, nom.neck_mm, nom.twin)
+    except ConvergenceError as exc:
+        nom.summary["end_support_sensitivity"] = {"status": "failed", "error": str(exc)}
+        nom.warnings.append(f"end-support sensitivity not computed: the alternative solve "
+                            f"gave up ({exc})")
+        return
+    nom.summary["end_support_sensitivity"] = block
+    nom.timings["end_sensitivity_s"] = block["wall_s"]
+    key = block["largest_change"]
+    change = block["relative_change"][f"{key}_change"]
+    say(f"end support: {key} changes by {100 * change:+.1f} % with "
+        f"{block['alternative_support'].split(' ')[0]} ends")
+    if not block["within_tolerance"]:
+        nom.warnings.append(
+            f"the indices depend on the support of the cut ends: {key} changes by "
+            f"{100 * change:+.1f} % between {block['nominal_support'].split(' ')[0]} and "
+            f"{block['alternative_support'].split(' ')[0]} ends (tolerance "
+            f"{100 * END_SENSITIVITY_TOLERANCE:.0f} %); segment more vessel beyond the sac "
+            "or widen --end-exclusion")
+
+
 # --- calculation verification --------------------------------------------------------------
 
 VERIFY_RATIO = 1.5  # element size ratio between the three grids (Celik: r > 1.3)
@@ -569,7 +637,7 @@ def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
     (``status: "failed"``) and ConvergenceError propagates; no result.vtu is written.
 
     The stages, callable on their own (``biomech batch`` runs them as separate tasks):
-    ``prepare_nominal`` → ``solve_nominal`` → samples (``sample_design``, ``solve_sample``
+    ``prepare_nominal`` → ``solve_nominal`` → ``add_end_sensitivity`` → samples (``sample_design``, ``solve_sample``
     each, ``uncertainty_block``, ``add_samples_block``) → ``twin_outputs`` → ``write_outputs``.
     """
     out = Path(out_dir)
@@ -583,6 +651,8 @@ def run_aaa(case: AAACase, out_dir: str | Path, *, quiet: bool = False,
         _atomic_json(out / "summary.json", nom.summary)
         raise
     twin, timings = nom.twin, nom.timings
+    if case.end_sensitivity:
+        add_end_sensitivity(nom, case, say=say)
     if case.samples:
         say(f"{case.samples} uncertainty samples on {case.workers} worker(s)")
         t = time.perf_counter()
@@ -607,7 +677,9 @@ SOURCES = {
     "ilt": "Gasser et al., J Vasc Surg 48:179 (2008): c 2.62/2.13/1.98 kPa luminal/medial/abluminal",
     "strength": "Vande Geest et al., J Vasc Surg 44:1213 (2006), inputs clamped, floor 10 N/cm²",
     "zero_pressure": "Bols et al., ESAIM M2AN 47:1059 (2013), backward displacement",
-    "diameter_rule": "repair at > 55 mm (men), > 50 mm (women) or growth > 10 mm/year",
+    "diameter_rule": "repair at > 55 mm (men), > 50 mm (women) or growth > 10 mm/year; "
+                     "an AAA is an infrarenal aorta of 30 mm or more (ESVS 2019 guidelines, "
+                     "Wanhainen et al., Eur J Vasc Endovasc Surg 57:8)",
     "gci": "Roache's GCI as in Celik et al., J Fluids Eng 130:078001 (2008)",
     "probabilistic": "Polzer & Gasser, J R Soc Interface (2015): sampled strength, thickness, "
                      "material, pressure",

@@ -50,7 +50,7 @@ SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("min_strength_MPa", "float64", "lowest wall strength"),
     ("strength_extrapolated_fraction", "float64", "wall fraction outside the strength data"),
     ("strength_floored_fraction", "float64", "wall fraction at the strength floor"),
-    ("diameter_rule", "string", "clinical rule: repair indicated | surveillance"),
+    ("diameter_rule", "string", "clinical rule: repair indicated | surveillance | no aneurysm"),
     ("diameter_threshold_mm", "float64", "threshold of the rule for this sex"),
     ("annual_rupture_risk", "string", "annual rupture risk band by diameter"),
     ("pwri_verdict", "string", "biomechanical verdict: PWRI >= 1 | PWRI < 1"),

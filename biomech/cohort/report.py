@@ -38,7 +38,8 @@ from biomech.report.html import (
 __all__ = ["write_cohort_report"]
 
 TITLE = "Cohort rupture-risk report"
-REPAIR, SURVEILLANCE = "repair indicated", "surveillance"
+REPAIR, SURVEILLANCE, NO_ANEURYSM = "repair indicated", "surveillance", "no aneurysm"
+RULE_VERDICTS = (REPAIR, SURVEILLANCE, NO_ANEURYSM)
 HIGH, LOW = "PWRI >= 1", "PWRI < 1"
 SLOWEST = 10
 SEX_STYLE = {"male": ("#2c4a6e", "o"), "female": ("#b3261e", "s")}
@@ -146,7 +147,7 @@ def histograms_svg(records: Sequence[Mapping]) -> str:
 
 def confusion(records: Sequence[Mapping]) -> dict[tuple[str, str], list[str]]:
     """Case ids by (diameter rule verdict, PWRI verdict), successful cases only."""
-    cells: dict[tuple[str, str], list[str]] = {(a, b): [] for a in (REPAIR, SURVEILLANCE)
+    cells: dict[tuple[str, str], list[str]] = {(a, b): [] for a in RULE_VERDICTS
                                                for b in (HIGH, LOW)}
     for r in _ok(records):
         key = (r.get("diameter_rule"), r.get("pwri_verdict"))
@@ -174,7 +175,7 @@ def _two_by_two(records: Sequence[Mapping]) -> Html:
 
     rows = "".join(
         f"<tr><th>Diameter rule: {esc(a)}</th>{cell(a, HIGH)}{cell(a, LOW)}</tr>"
-        for a in (REPAIR, SURVEILLANCE))
+        for a in RULE_VERDICTS)
     tab = Html(f"<table><thead><tr><th></th><th>Biomechanical: {esc(HIGH)}</th>"
                f"<th>Biomechanical: {esc(LOW)}</th></tr></thead><tbody>{rows}</tbody></table>")
     dis = [r for r in _ok(records) if r.get("verdicts_disagree")]
@@ -202,6 +203,7 @@ def _overview(records: Sequence[Mapping], info: Mapping) -> Html:
     dis = sum(bool(r.get("verdicts_disagree")) for r in ok)
     high = sum(r.get("pwri_verdict") == HIGH for r in ok)
     repair = sum(r.get("diameter_rule") == REPAIR for r in ok)
+    none = sum(r.get("diameter_rule") == NO_ANEURYSM for r in ok)
     compute = sum(_num(r.get("wall_time_s")) or 0.0 for r in records if not r.get("resumed"))
     wall = _num(info.get("wall_s"))
     fresh = sum(not r.get("resumed") and r.get("error_type") != ROW_ERROR
@@ -211,7 +213,8 @@ def _overview(records: Sequence[Mapping], info: Mapping) -> Html:
         Card("Cases", f"{len(records)}", f"{len(ok)} ok · {failed} failed"
              + (f" · {info.get('n_resumed')} resumed" if info.get("n_resumed") else ""),
              "alarm" if failed else "ok"),
-        Card("Diameter rule", f"{repair} repair", f"{len(ok) - repair} surveillance"),
+        Card("Diameter rule", f"{repair} repair", f"{len(ok) - repair - none} surveillance"
+             + (f" · {none} no aneurysm" if none else "")),
         Card("PWRI ≥ 1", f"{high}", f"{len(ok) - high} with PWRI < 1",
              "alarm" if high else "neutral"),
         Card("Verdicts disagree", f"{dis}", "diameter rule vs PWRI", "alarm" if dis else "ok"),

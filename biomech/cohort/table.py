@@ -23,6 +23,7 @@ growth         no       diameter growth per year, e.g. "4 mm"
 wall_material  no       raghavan-vorp | hgo
 ilt            no       yes / no: model the thrombus
 ends           no       fixed | springs
+end_sensitivity no      yes / no: solve again with the other end support (default yes)
 end_exclusion  no       e.g. "10 mm"
 outer          no       outer (abluminal) surface of a surface input
 ============== ======== ===================================================================
@@ -63,13 +64,13 @@ __all__ = [
 
 REQUIRED = ("id", "input", "sex", "family_history", "systolic", "diastolic")
 OPTIONAL = ("size", "wall_thickness", "layers", "imaging_pressure", "units", "samples", "growth",
-            "wall_material", "ilt", "ends", "end_exclusion", "outer")
+            "wall_material", "ilt", "ends", "end_sensitivity", "end_exclusion", "outer")
 COLUMNS = REQUIRED + OPTIONAL
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _YES = {"yes": True, "y": True, "true": True, "1": True,
         "no": False, "n": False, "false": False, "0": False}
 _BARE_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-HASH_VERSION = "biomech-cohort-1"  # bump when the meaning of a row changes
+HASH_VERSION = "biomech-cohort-2"  # bump when the meaning of a row changes
 ROW_ERROR = "CohortRowError"  # error_type of a case refused for a bad value in its row
 
 
@@ -170,6 +171,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "wall_material": _choice(("raghavan-vorp", "hgo")),
     "ilt": _yes_no,
     "ends": _choice(("fixed", "springs")),
+    "end_sensitivity": _yes_no,
     "end_exclusion": _length,
 }
 
@@ -214,7 +216,8 @@ def _build_case(row: CohortRow, base: Path, default_samples: int, cohort_seed: i
     for key, arg in (("size", "size_mm"), ("wall_thickness", "wall_thickness_mm"),
                      ("layers", "layers"), ("imaging_pressure", "imaging_pressure"),
                      ("units", "units"), ("growth", "growth_mm_per_year"),
-                     ("end_exclusion", "end_exclusion_mm")):
+                     ("end_exclusion", "end_exclusion_mm"),
+                     ("end_sensitivity", "end_sensitivity")):
         if key in parsed:
             kwargs[arg] = parsed[key]
     try:

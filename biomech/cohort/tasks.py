@@ -84,7 +84,7 @@ class Prepared:
 
 def prepare_case(case_id: str, case) -> Prepared:
     """Read, measure and mesh the case and solve its nominal twin (once per patient)."""
-    from biomech.aaa.run import prepare_nominal, solve_nominal, twin_outputs
+    from biomech.aaa.run import add_end_sensitivity, prepare_nominal, solve_nominal, twin_outputs
 
     limit_threads()
     t0 = time.perf_counter()
@@ -92,6 +92,8 @@ def prepare_case(case_id: str, case) -> Prepared:
     try:
         nom = prepare_nominal(case)
         solve_nominal(nom, case)
+        if case.end_sensitivity:
+            add_end_sensitivity(nom, case)
         outputs = twin_outputs(nom, report=True)
         ctx = None
         if case.samples:

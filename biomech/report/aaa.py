@@ -65,6 +65,7 @@ _SHOWN = {  # summary keys with a place of their own in the report
     "inputs",
     "zero_pressure",
     "verification",
+    "end_support_sensitivity",
     "rred_mm",
     "rred",
     "warnings",  # shown in Warnings when no list is passed
@@ -79,6 +80,13 @@ _PROBABILITY_LABELS = {
     "n_exceed": "Samples exceeding the threshold",
     "n_failed": "Failed samples",
     "ci_high_if_failed_exceed": "CI high if every failed sample exceeded",
+}
+_END_FRACTIONS = {"pws_change", "pws99_change", "pwri_change", "tolerance"}  # shown in percent
+_END_LABELS = {
+    "pws_change": "PWS change",
+    "pws99_change": "PWS99 change",
+    "pwri_change": "PWRI change",
+    "tolerance": "Tolerance (a warning above it)",
 }
 _GCI_LABELS = {  # GCIResult fields (biomech.aaa.gci) by their names in Celik et al. 2008
     "p": "Observed order p",
@@ -122,7 +130,8 @@ def _rule(summary: Mapping) -> tuple[str, str, list[str], float | None]:
         rule = {"verdict": str(rule)}
     verdict = str(rule.get("verdict") or fmt.NOT_COMPUTED)
     low = verdict.lower()
-    level = "alarm" if "repair" in low else "ok" if "surveillance" in low else "unknown"
+    level = ("alarm" if "repair" in low else
+             "ok" if "surveillance" in low or "no aneurysm" in low else "unknown")
     reasons = rule.get("reasons", rule.get("reason", []))
     reasons = [str(reasons)] if isinstance(reasons, str) else [str(r) for r in reasons or []]
     return verdict, level, reasons, _num(rule.get("threshold_mm"))
@@ -425,6 +434,13 @@ def write_aaa_report(
             else []
         ),
         _kv_section("Zero-pressure geometry", summary.get("zero_pressure"), "zero-pressure"),
+        _kv_section(
+            "Sensitivity to the support of the cut ends",
+            summary.get("end_support_sensitivity"),
+            "end-support",
+            _END_FRACTIONS,
+            _END_LABELS,
+        ),
         _kv_section(
             "Calculation verification (grid convergence)",
             summary.get("verification"),

@@ -27,7 +27,9 @@ AAA_SOURCES: list[tuple[str, str]] = [
         (
             "Repair at maximum diameter > 55 mm (men), > 50 mm (women) or growth "
             "> 10 mm/year; annual rupture risk < 1 % below 55 mm, ~10 % at 55–70 mm, "
-            "~33 % above (the thresholds of current AAA guidelines)."
+            "~33 % above (the thresholds of current AAA guidelines). Below 30 mm the aorta "
+            "is not aneurysmal (ESVS 2019 guidelines, Wanhainen et al., Eur J Vasc Endovasc "
+            "Surg 57:8)."
         ),
     ),
 ]

@@ -64,7 +64,8 @@ def _deploy(args) -> int:
                    parse_pressure_mmHg(args.diastolic, "--diastolic"), "male", False,
                    size_mm=parse_quantity(args.size, "length", key="--size"),
                    wall_thickness_mm=parse_quantity(args.wall_thickness, "length",
-                                                    key="--wall-thickness"))
+                                                    key="--wall-thickness"),
+                   end_sensitivity=False)
     catheter = parse_quantity(args.catheter, "length", key="--catheter") if args.catheter \
         else None
     summary = run_deploy(case, args.catalogue, args.out, landing=args.landing,

@@ -67,6 +67,9 @@ def test_bad_fields_are_case_errors():
         (45.0, "male", 11.0, "repair indicated"),
         (55.0, "male", None, "surveillance"),  # the rule is strictly greater than
         (50.0, "female", 10.0, "surveillance"),
+        (30.0, "male", None, "surveillance"),  # an AAA from 30 mm (ESVS 2019)
+        (29.5, "female", None, "no aneurysm"),
+        (22.0, "male", 12.0, "repair indicated"),  # fast growth still counts
     ],
 )
 def test_diameter_rule(diameter, sex, growth, verdict):

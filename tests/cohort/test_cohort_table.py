@@ -77,6 +77,18 @@ def test_values_paths_and_overrides(folder):
     assert a.case.seed == case_seed(3, "a") and b.case.seed == case_seed(3, "b")
 
 
+def test_end_sensitivity_column(folder):
+    """`end_sensitivity` yes/no switches the second, other-support solve; default yes."""
+    path = write_cohort(folder / "e.csv", [
+        "a,tube.nii.gz,male,no,140 mmHg,85 mmHg,,no",
+        "b,tube.nii.gz,male,no,140 mmHg,85 mmHg,,",
+        "c,tube.nii.gz,male,no,140 mmHg,85 mmHg,,maybe"],
+        header="id,input,sex,family_history,systolic,diastolic,size,end_sensitivity")
+    a, b, c = read_cohort(path)
+    assert a.case.end_sensitivity is False and b.case.end_sensitivity is True
+    assert not c.ok and "column 'end_sensitivity': must be yes or no" in c.error
+
+
 def test_case_seed_is_stable_and_keyed():
     assert case_seed(0, "p01") == case_seed(0, "p01")
     assert case_seed(0, "p01") == 6630406280376836385  # not Python's salted hash()
