@@ -148,7 +148,7 @@ def _mesh(args) -> int:
     else:
         keys = ("n_points", "n_cells", "cells", "face_sets", "min_scaled_jacobian",
                 "max_aspect_ratio", "wall_thickness", "ilt_thickness", "local_diameter_mm",
-                "timings_s", "notes", "out")
+                "timings_s", "repaired", "notes", "out")
         for k in keys:
             if k in report:
                 print(f"{k}: {to_json(report[k])}")

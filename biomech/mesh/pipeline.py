@@ -368,6 +368,30 @@ def _label_surfaces(inp: VesselInput, size: float, timings: dict, report: dict):
     return cl, lumen, outer
 
 
+CREASE_REPAIRS = 6  # rounds of local surface smoothing where columns still fold
+
+
+def _round_creases(lumen, outer, where: np.ndarray, radius: float, report: dict):
+    """Lumen (and thrombus outer) surfaces smoothed within ``radius`` mm of the cells that
+    fold or fail the quality gate (a sharp crease, e.g. at a flow divider); the repair is
+    recorded in ``report["repaired"]``."""
+    from biomech.mesh.surface import smooth_near
+
+    lumen, info = smooth_near(lumen, where, radius)
+    shifts = [info["max_shift_mm"]]
+    if outer is not None:
+        outer, info_outer = smooth_near(outer, where, radius)
+        shifts.append(info_outer["max_shift_mm"])
+    centre = np.asarray(where).mean(axis=0)
+    repaired = [r for r in report.get("repaired", []) if r != "nothing"]
+    report["repaired"] = repaired
+    repaired.append(
+        f"{'lumen and thrombus surfaces' if outer is not None else 'lumen surface'} smoothed "
+        f"within {radius:g} mm of {len(where)} folding or poor cells near "
+        f"({', '.join(f'{c:.1f}' for c in centre)}) mm, max shift {max(shifts):.2f} mm")
+    return lumen, outer
+
+
 def build_vessel_mesh(
     inp: VesselInput,
     *,
@@ -426,9 +450,14 @@ def build_vessel_mesh(
                                "n_nonmanifold_edges": rep.n_nonmanifold_edges}
     timings["open_ends_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    attempts = []
-    for k, sm in enumerate(smoothing):  # more normal smoothing when the quality gate refuses
-        thin = 0.5 if k < len(smoothing) - 1 else 0.7
+    attempts: list[dict] = []
+    # more normal smoothing when a fold or the quality gate refuses; then the same again,
+    # now rounding the surfaces locally where cells still fold (a crease at a flow divider)
+    plan = [(sm, False) for sm in smoothing] + [(sm, True) for sm in smoothing]
+    k, repairs = 0, 0
+    while True:
+        (sm, repair), last = plan[k], k == len(plan) - 1
+        thin = 0.7 if sm == smoothing[-1] else 0.5
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -443,9 +472,16 @@ def build_vessel_mesh(
             q = assert_mesh_quality(mesh) if check else vessel_mesh_report(mesh)
         except MeshError as exc:
             attempts.append({"smoothing": sm, "max_thinning": thin, "error": str(exc)[:300]})
-            if k == len(smoothing) - 1:
+            where = getattr(exc, "where", None)
+            if repair and where is not None and len(where) and repairs < CREASE_REPAIRS:
+                repairs += 1
+                opened, outer = _round_creases(opened, outer, where, max(2 * h, 2 * tw), report)
+                continue
+            if last:
                 raise MeshError(f"{inp.source}: no acceptable mesh with normal smoothing "
-                                f"{list(smoothing)}; last error: {exc}") from None
+                                f"{list(smoothing)} and {repairs} local surface repairs; "
+                                f"last error: {exc}") from None
+            k += 1
             continue
         attempts.append({"smoothing": sm, "max_thinning": thin, "ok": True,
                          "warnings": [str(w.message)[:300] for w in caught]})

@@ -627,7 +627,7 @@ def _extrude(
         )
         thinning = (f" and shortening those columns to {floor[tris[worst[0]]].min():.0%} of "
                     f"their height" if max_thinning > 0 else "")
-        raise MeshError(
+        error = MeshError(
             f"{what}: extruding the {surf.name} surface folds {len(inverted)} wedge columns "
             f"(det J <= 0) even after {rnd} rounds of local normal smoothing{thinning}, e.g. "
             f"{where}. The surface is concave there with a radius of curvature below the "
@@ -636,6 +636,8 @@ def _extrude(
             f"`smoothing`, allow more `max_thinning`, or lower the thickness locally "
             f"(per-point thickness array)."
         )
+        error.where = base[tris[inverted]].mean(axis=1)  # for a local repair by the caller
+        raise error
     thinned = np.flatnonzero(scale < 1.0)
     if rnd:
         _LOG.info("%s: %d rounds of local normal smoothing against folds", what, rnd)
@@ -1235,6 +1237,7 @@ def assert_mesh_quality(
     det = np.concatenate([qb["min_det_j"] for qb in quality])
     sj = np.concatenate([qb["scaled_jacobian"] for qb in quality])
     ar = np.concatenate([qb["aspect_ratio"] for qb in quality])
+    centroids = np.concatenate([mesh.points[b.conn].mean(axis=1) for b in mesh.blocks])
     bad = np.flatnonzero(det <= 0)
     if len(bad):
         problems.append(
@@ -1259,5 +1262,8 @@ def assert_mesh_quality(
             f"a larger min_ilt / fewer ilt_layers for thin thrombus"
         )
     if problems:
-        raise MeshError(f"mesh {mesh.source} fails the quality check: " + " | ".join(problems))
+        error = MeshError(f"mesh {mesh.source} fails the quality check: " + " | ".join(problems))
+        failing = (det <= 0) | (sj < min_scaled_jacobian) | (ar > max_aspect_ratio)
+        error.where = centroids[failing]  # for a local repair by the caller
+        raise error
     return vessel_mesh_report(mesh)

@@ -284,3 +284,28 @@ def test_remesh_keeps_a_good_surface_near_the_target():
     edge = _edge_lengths(sphere.points, _triangles(sphere)).mean()
     assert remesh_surface(sphere, 1.1 * edge) is sphere
     assert remesh_surface(sphere, 2.0 * edge).n_points < sphere.n_points / 2
+
+
+def test_smooth_near_rounds_a_crease_and_leaves_the_rest():
+    """A V-shaped open sheet (a 90° crease along x = 0): points within the radius of the
+    crease move towards the rounded shape, points beyond 1.5 radius and the boundary do
+    not move, and the crease's opening angle grows (rounded, not sharpened)."""
+    import pyvista as pv
+
+    from biomech.mesh.surface import smooth_near
+
+    n = 21
+    u, v = np.meshgrid(np.linspace(-10, 10, n), np.linspace(-10, 10, n), indexing="ij")
+    z = np.abs(u)  # crease along u = 0
+    sheet = pv.StructuredGrid(u, v, z).extract_surface().triangulate()
+    centres = np.array([[0.0, y, 0.0] for y in np.linspace(-5, 5, 5)])
+    out, info = smooth_near(sheet, centres, radius=3.0)
+    p0, p1 = np.asarray(sheet.points), np.asarray(out.points)
+    dist = np.min(np.linalg.norm(p0[:, None] - centres[None], axis=2), axis=1)
+    shift = np.linalg.norm(p1 - p0, axis=1)
+    edge = (np.abs(p0[:, 0]) > 9.99) | (np.abs(p0[:, 1]) > 9.99)
+    assert np.all(shift[dist > 4.5] == 0.0) and np.all(shift[edge] == 0.0)
+    apex = np.flatnonzero((np.abs(p0[:, 0]) < 1e-9) & (np.abs(p0[:, 1]) < 1e-9))
+    assert p1[apex, 2] > 0.2  # the crease point rose into the rounded profile
+    assert info["points"] == int((dist < 4.5).sum() - (edge & (dist < 4.5)).sum())
+    assert info["max_shift_mm"] == pytest.approx(shift.max())
