@@ -6,8 +6,10 @@ is loaded by the imaging-time pressure (diastolic by default) → zero-pressure 
 backward displacement (verified: reloading reproduces the imaged nodes) → systolic solve
 from it → wall stress, Vande Geest strength, RPI, PWS/PWS99/PWRI (wall cells closer than
 ``end_exclusion_mm`` to a cut end are left out of the indices: the clamped ends are not
-anatomy) → optional uncertainty samples and three-grid verification → ``DIR/summary.json``,
-``DIR/result.vtu``, ``DIR/report.html`` and renders, each written atomically.
+anatomy) → the same twin on the other end support (clamped ↔ springs), to show that the
+supports do not decide the result → optional uncertainty samples and three-grid
+verification → ``DIR/summary.json``, ``DIR/result.vtu``, ``DIR/report.html`` and renders,
+each written atomically.
 Units: mm, MPa inside; pressures accepted as strings with units ("140 mmHg").
 """
 
