@@ -35,10 +35,10 @@ from biomech.units import parse_quantity
 __all__ = [
     "AAACase",
     "Nominal",
-    "add_end_sensitivity",
-    "end_support_sensitivity",
     "Twin",
     "TwinOutputs",
+    "add_end_sensitivity",
+    "end_support_sensitivity",
     "parse_pressure_mmHg",
     "prepare_nominal",
     "run_aaa",

@@ -11,7 +11,7 @@ from biomech.aaa.gci import grid_convergence
 from biomech.aaa.run import VERIFY_RATIO, AAACase, run_aaa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cohort"))
-from cohort_helpers import tube_image  # noqa: E402
+from cohort_helpers import tube_image
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_three_grids_fine_to_coarse_with_the_nominal_twin_first(verified):
 def test_gci_block_is_celiks_procedure_on_the_reported_values(verified):
     v = verified["verification"]
     passed = []
-    for key, q in v["quantities"].items():
+    for q in v["quantities"].values():
         ref = grid_convergence(q["values"], n_cells=v["wall_cells"], dim=2)
         assert q["convergence"] == ref.convergence
         for field in ("p", "gci_fine", "r21", "r32"):

@@ -11,7 +11,7 @@ from biomech.aaa.run import AAACase, run_aaa
 from biomech.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cohort"))
-from cohort_helpers import tube_image  # noqa: E402
+from cohort_helpers import tube_image
 
 pytestmark = pytest.mark.slow
 SYSTOLIC, DIASTOLIC = 140.0, 85.0
