@@ -1,5 +1,5 @@
 """Structured meshes (mm) for verification and benchmarks: box, tube, thick sphere, Cook's
-membrane, cardiac beam.
+membrane, cardiac beam and truncated ellipsoid (Land et al. 2015 P1 and P2).
 
 Every generator is a set of structured hexahedral *patches* laid on a doubled integer lattice
 (even indices = hex corners, odd indices = parametric mid-points) and an exact geometric map
@@ -463,6 +463,116 @@ def cooks_membrane(
     )
     patch = _Patch((n, n, n_thickness), _identity)
     return _assemble([patch], shape, coords, element, sides, source)
+
+
+# Land et al. 2015 problem 2: endocardium radii 7 / 17 mm, epicardium 10 / 20 mm (short /
+# long semi-axis), both truncated by the base plane z = 5 mm; the apex points down (-z).
+LAND_ENDO, LAND_EPI, LAND_BASE_Z = (7.0, 17.0), (10.0, 20.0), 5.0
+
+
+def land_ellipsoid(n_circ: int = 16, n_merid: int = 12, n_wall: int = 2) -> Mesh:
+    """Land et al. (2015) cardiac benchmark P2 truncated ellipsoid (mm): the surfaces
+    x = r_s sin θ cos φ, y = r_s sin θ sin φ, z = −r_l cos θ, with (r_s, r_l) linear through
+    the wall from the endocardium (7, 17) to the epicardium (10, 20), θ from the apex (0) to
+    the base plane z = 5 in ``n_merid`` equal steps, ``n_circ`` cells around and ``n_wall``
+    through the wall. HEX8, with WEDGE6 in the ring around the apex (no collapsed hexes).
+    Face sets endo (pressure), epi, base (z = 5, fixed); named points in ``point_data``
+    ``apex_endo`` / ``apex_epi`` (1 at the apex nodes, 0 elsewhere); cell_data ``basis``
+    rows (circumferential, longitudinal (apex → base), transmural (outward))."""
+    _check_divisions(n_circ=n_circ, n_merid=n_merid, n_wall=n_wall)
+    if n_circ < 3:
+        raise ValueError("the ellipsoid needs n_circ >= 3")
+    t = np.linspace(0.0, 1.0, n_wall + 1)
+    rs = LAND_ENDO[0] + t * (LAND_EPI[0] - LAND_ENDO[0])
+    rl = LAND_ENDO[1] + t * (LAND_EPI[1] - LAND_ENDO[1])
+    theta_base = np.arccos(-LAND_BASE_Z / rl)  # per wall level: z = 5 at the base
+    phi = 2 * np.pi * np.arange(n_circ) / n_circ
+    ring = n_merid * n_circ  # nodes per wall level besides the apex
+    per_level = 1 + ring
+    points = np.empty(((n_wall + 1) * per_level, 3))
+    for k in range(n_wall + 1):
+        theta = theta_base[k] * np.arange(1, n_merid + 1) / n_merid
+        th, ph = np.meshgrid(theta, phi, indexing="ij")  # (n_merid, n_circ)
+        level = np.column_stack([rs[k] * np.sin(th).ravel() * _snap(np.cos(ph)).ravel(),
+                                 rs[k] * np.sin(th).ravel() * _snap(np.sin(ph)).ravel(),
+                                 -rl[k] * np.cos(th).ravel()])
+        points[k * per_level] = (0.0, 0.0, -rl[k])
+        points[k * per_level + 1:(k + 1) * per_level] = level
+
+    def node(k, i, j):  # wall level k, ring i (1 … n_merid), meridian j (mod n_circ)
+        return k * per_level + 1 + (i - 1) * n_circ + np.mod(j, n_circ)
+
+    j = np.arange(n_circ)
+    wedges = np.concatenate([
+        np.column_stack([np.full(n_circ, k * per_level), node(k, 1, j), node(k, 1, j + 1),
+                         np.full(n_circ, (k + 1) * per_level), node(k + 1, 1, j),
+                         node(k + 1, 1, j + 1)]) for k in range(n_wall)])
+    kk, ii, jj = np.meshgrid(np.arange(n_wall), np.arange(1, n_merid), j, indexing="ij")
+    kk, ii, jj = kk.ravel(), ii.ravel(), jj.ravel()
+    hexes = np.column_stack([node(kk, ii, jj), node(kk, ii + 1, jj), node(kk, ii + 1, jj + 1),
+                             node(kk, ii, jj + 1), node(kk + 1, ii, jj),
+                             node(kk + 1, ii + 1, jj), node(kk + 1, ii + 1, jj + 1),
+                             node(kk + 1, ii, jj + 1)])
+    for kind, conn in (("wedge", wedges), ("hexahedron", hexes)):
+        flip = _centre_jacobian_det(kind, points, conn) < 0
+        conn[flip] = conn[flip][:, _REFLECT[kind]]
+    blocks = [CellBlock("wedge", wedges, np.ones(len(wedges), np.int64)),
+              CellBlock("hexahedron", hexes, np.ones(len(hexes), np.int64))]
+    source = f"land_ellipsoid(n_circ={n_circ}, n_merid={n_merid}, n_wall={n_wall})"
+    mesh = Mesh(points, blocks, region_names={"myocardium": 1}, source=source)
+    level = np.repeat(np.arange(n_wall + 1), per_level)
+    on_base = np.zeros(len(points), bool)
+    for k in range(n_wall + 1):
+        on_base[node(k, n_merid, j)] = True
+    from biomech.mesh.boundary import boundary_faces
+
+    sets: dict[str, dict[str, np.ndarray]] = {"endo": {}, "epi": {}, "base": {}}
+    for ftype, faces in boundary_faces(mesh).items():
+        for name, keep in (("endo", (level[faces] == 0).all(axis=1)),
+                           ("epi", (level[faces] == n_wall).all(axis=1)),
+                           ("base", on_base[faces].all(axis=1))):
+            if keep.any():
+                sets[name][ftype] = faces[keep]
+    mesh.face_sets = sets
+    mesh.point_data["apex_endo"] = (np.arange(len(points)) == 0).astype(float)
+    mesh.point_data["apex_epi"] = (np.arange(len(points)) == n_wall * per_level).astype(float)
+    mesh.cell_data["basis"] = [_ellipsoid_basis(points[c].mean(axis=1)) for c in (wedges, hexes)]
+    return mesh
+
+
+def _ellipsoid_basis(centroids: np.ndarray) -> np.ndarray:
+    """Rows (circumferential, longitudinal, transmural) at points of the P2 ellipsoid: the
+    circumferential direction about z, the transmural one along the gradient of the
+    ellipsoidal coordinate through the point, the longitudinal one completing the frame."""
+    x, y, z = centroids.T
+    rho = np.hypot(x, y)
+    circ = np.column_stack([-y, x, np.zeros_like(x)]) / np.maximum(rho, 1e-12)[:, None]
+    circ[rho < 1e-12] = (0.0, 1.0, 0.0)
+    # the wall coordinate t of the point solves (x²+y²)/rs(t)² + z²/rl(t)² = 1, rs, rl linear
+    # in t; its gradient is normal to the surface of constant t through the point
+    t = _ellipsoid_level(rho, z)
+    rs = LAND_ENDO[0] + t * (LAND_EPI[0] - LAND_ENDO[0])
+    rl = LAND_ENDO[1] + t * (LAND_EPI[1] - LAND_ENDO[1])
+    normal = np.column_stack([x / rs**2, y / rs**2, z / rl**2])
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    longi = np.cross(normal, circ)
+    longi /= np.linalg.norm(longi, axis=1, keepdims=True)
+    flip = longi[:, 2] < 0  # apex → base is +z
+    longi[flip] *= -1
+    circ[flip] *= -1  # keep the frame right-handed: circ x longi = transmural
+    return np.column_stack([circ, longi, normal])
+
+
+def _ellipsoid_level(rho: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The wall coordinate t in [0, 1] of points (ρ, z), by bisection."""
+    lo, hi = np.full(len(rho), -0.5), np.full(len(rho), 1.5)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        rs = LAND_ENDO[0] + mid * (LAND_EPI[0] - LAND_ENDO[0])
+        rl = LAND_ENDO[1] + mid * (LAND_EPI[1] - LAND_ENDO[1])
+        inside = (rho / rs) ** 2 + (z / rl) ** 2 < 1.0
+        hi, lo = np.where(inside, mid, hi), np.where(inside, lo, mid)
+    return 0.5 * (lo + hi)
 
 
 # --- benchmark sizing --------------------------------------------------------------------

@@ -22,6 +22,8 @@ on the coarse mesh); it is not part of this test (the (40,4,4) run takes over a 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -72,3 +74,46 @@ def test_land_problem1_beam_hex8():
     end = deformed(mesh, result, (10.0, 0.5, 0.5))
     assert end[0] == pytest.approx(MIDLINE_END[0], abs=0.05)
     assert end[2] == pytest.approx(MIDLINE_END[1], abs=0.05)
+
+
+def test_shipped_p1_case_file_reproduces_the_consensus(tmp_path):
+    """`biomech solve examples/land/p1_beam.toml` on the shipped 40x4x4 beam mesh."""
+    import json
+
+    import meshio
+
+    from biomech.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    assert main(["solve", str(root / "examples" / "land" / "p1_beam.toml"), "--out",
+                 str(tmp_path), "--quiet"]) == 0
+    assert json.loads((tmp_path / "summary.json").read_text())["converged"]
+    m = meshio.read(tmp_path / "result.vtu")
+    node = np.flatnonzero(np.all(np.isclose(m.points, (10.0, 0.5, 1.0)), axis=1))
+    z = (m.points + m.point_data["displacement"])[node[0], 2]
+    assert BAND[0] < z < BAND[1]
+
+
+def test_land_problem2_ellipsoid_apex_converges():
+    """P2 (truncated ellipsoid, 10 kPa, isotropic Guccione C = 10 kPa): the apexes stay on
+    the axis, the wall stays incompressible, and their deformed z converges with
+    refinement (16x12x2 → 24x18x3: −26.817 → −26.782 mm endo, −28.394 → −28.399 mm epi)."""
+    from biomech.mesh.generate import land_ellipsoid
+
+    apex = {}
+    for n in ((16, 12, 2), (24, 18, 3)):
+        mesh = land_ellipsoid(*n)
+        model = Model(mesh)
+        model.add_material("all", "guccione", C=0.01, bf=1.0, bt=1.0, bfs=1.0, bulk=10.0)
+        model.fix("base")
+        model.add_pressure("endo", 0.01)
+        result = model.solve(steps=10, progress=False)
+        assert result.summary["converged"]
+        x = result.deformed_points
+        ids = [np.flatnonzero(mesh.point_data[k])[0] for k in ("apex_endo", "apex_epi")]
+        assert np.abs(x[ids, :2]).max() < 1e-9  # on the axis of symmetry
+        assert np.abs(result.field("J") - 1.0).max() < 1e-2  # κ = 1000 C: J within 0.7 %
+        apex[n] = x[ids, 2]
+    coarse, fine = apex[(16, 12, 2)], apex[(24, 18, 3)]
+    assert np.all(np.abs(fine - coarse) < 0.06)
+    assert -28.0 < fine[0] < -25.5 and -29.5 < fine[1] < -27.0  # inflated: the apexes drop
