@@ -297,7 +297,11 @@ def test_smooth_near_rounds_a_crease_and_leaves_the_rest():
     n = 21
     u, v = np.meshgrid(np.linspace(-10, 10, n), np.linspace(-10, 10, n), indexing="ij")
     z = np.abs(u)  # crease along u = 0
-    sheet = pv.StructuredGrid(u, v, z).extract_surface().triangulate()
+    idx = np.arange(n * n).reshape(n, n)
+    a, b, c, d = idx[:-1, :-1].ravel(), idx[1:, :-1].ravel(), idx[1:, 1:].ravel(), idx[:-1, 1:].ravel()
+    tris = np.concatenate([np.column_stack([a, b, c]), np.column_stack([a, c, d])])
+    points = np.column_stack([u.ravel(), v.ravel(), z.ravel()])
+    sheet = pv.PolyData(points, np.column_stack([np.full(len(tris), 3), tris]).ravel())
     centres = np.array([[0.0, y, 0.0] for y in np.linspace(-5, 5, 5)])
     out, info = smooth_near(sheet, centres, radius=3.0)
     p0, p1 = np.asarray(sheet.points), np.asarray(out.points)
