@@ -117,7 +117,7 @@ def zero_pressure_geometry(
     try:
         for k in range(max_iterations):
             problem.X[:] = X
-            u, its = _forward(problem, solver, opts, warm, u)
+            u, its = _forward(problem, solver, opts, warm, u, (x_img - X).ravel())
             out.newton_iterations += its
             x = X + u.reshape(-1, 3)
             err = float(np.linalg.norm(x - x_img, axis=1).max())
@@ -150,13 +150,21 @@ def zero_pressure_geometry(
     return out
 
 
-def _forward(problem, solver, opts, warm, u_prev):
-    """Forward solve at the imaging load, warm-started from the previous displacement when
-    that is closer to equilibrium than the unloaded state (it often is not: carried onto a
-    new reference, the displacement of a nearly incompressible thrombus changes volume)."""
-    if u_prev is not None and _residual(problem, u_prev) < _residual(problem, 0.0 * u_prev):
+def _forward(problem, solver, opts, warm, u_prev, u_target):
+    """Forward solve at the imaging load in one step from the better (smaller residual) of
+    two guesses: the displacement that carries the current reference onto the imaged
+    geometry (``u_target``, exact at convergence) and the previous displacement. If that
+    Newton solve fails (carried onto a new reference a guess can be far from equilibrium, e.g.
+    a nearly incompressible thrombus changing volume), load stepping from u = 0."""
+    guesses = [g for g in (u_target, u_prev) if g is not None and np.any(g)]
+    if not guesses:  # the imaged geometry itself: load stepping from u = 0
+        res = solve_incremental(problem, solver, opts)
+        return res.u, res.newton_iterations
+    residuals = [_residual(problem, g) for g in guesses]
+    best = int(np.argmin(residuals))
+    if np.isfinite(residuals[best]):
         try:
-            res = solve_incremental(problem, solver, warm, u0=u_prev)
+            res = solve_incremental(problem, solver, warm, u0=guesses[best])
             return res.u, res.newton_iterations
         except ConvergenceError:
             pass  # fall back to load stepping from the unloaded state
