@@ -239,16 +239,20 @@ def _windowed_sinc(surface: pv.PolyData, iterations: int, pass_band: float) -> p
 
 def _taubin(surface: pv.PolyData, iterations: int, pass_band: float) -> pv.PolyData:
     """Taubin λ/μ smoothing (λ = 0.5, 1/λ + 1/μ = pass band) on the umbrella operator."""
-    lam = 0.5
-    mu = 1.0 / (pass_band - 1.0 / lam)
+    weight = np.ones((surface.n_points, 1))
+    weight[_boundary_points(surface)] = 0.0
+    return _weighted_taubin(surface, weight, iterations, 1.0 / (pass_band - 2.0))
+
+
+def _weighted_taubin(surface: pv.PolyData, weight: np.ndarray, iterations: int,
+                     mu: float) -> pv.PolyData:
+    """``iterations`` Taubin λ/μ passes (λ = 0.5) whose steps are scaled per point by
+    ``weight`` (n, 1) (0: the point stays)."""
     pts = np.asarray(surface.points, float).copy()
     lap = _umbrella(surface)
-    fixed = _boundary_points(surface)
     for _ in range(int(iterations)):
-        for w in (lam, mu):
-            step = w * (lap @ pts - pts)
-            step[fixed] = 0.0
-            pts += step
+        for w in (0.5, mu):
+            pts += w * weight * (lap @ pts - pts)
     out = surface.copy()
     out.points = pts
     return out
@@ -261,18 +265,11 @@ def smooth_near(surface: pv.PolyData, centres: np.ndarray, radius: float,
     crease (e.g. the flow divider of a bifurcation) that columns cannot be extruded from,
     leaving the rest of the surface as it was. Returns (surface, {"points", "max_shift_mm"})."""
     pts0 = np.asarray(surface.points, float)
-    centres = np.atleast_2d(np.asarray(centres, float))
-    dist = cKDTree(centres).query(pts0)[0]
+    dist = cKDTree(np.atleast_2d(np.asarray(centres, float))).query(pts0)[0]
     weight = np.clip(1.5 - dist / radius, 0.0, 1.0)[:, None]
     weight[_boundary_points(surface)] = 0.0
-    lap = _umbrella(surface)
-    pts = pts0.copy()
-    for _ in range(int(iterations)):
-        for w in (0.5, -0.53):
-            pts += w * weight * (lap @ pts - pts)
-    out = surface.copy()
-    out.points = pts
-    shift = np.linalg.norm(pts - pts0, axis=1)
+    out = _weighted_taubin(surface, weight, iterations, -0.53)
+    shift = np.linalg.norm(np.asarray(out.points) - pts0, axis=1)
     return out, {"points": int((weight > 0).sum()), "max_shift_mm": float(shift.max())}
 
 
