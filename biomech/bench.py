@@ -29,8 +29,10 @@ it. Inside, the kernels are first warmed up on a tiny model (numba compile or ca
 PARDISO's library load), timed separately as ``warmup_s``. The worker rewrites its
 record file after every phase, so a case that times out still reports how far it got
 (``phase``) and the figures it had measured. Thread counts: ``NUMBA_NUM_THREADS``,
-``MKL_NUM_THREADS``, ``OMP_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` are 2 unless set
-in the environment.
+``MKL_NUM_THREADS`` and ``OMP_NUM_THREADS`` are 2 unless set in the environment;
+``OPENBLAS_NUM_THREADS`` is left to each tool's default unless set (biomech runs numpy's
+OpenBLAS on one thread inside its solver loops, :func:`biomech.threads.serial_numpy_blas`;
+felupe gets OpenBLAS's own default, all cores).
 
 felupe (GPL-3, optional: ``pip install felupe``; imported only inside its worker) solves
 the same mesh (nodes and cells converted to a ``felupe.Mesh``), BCs and load steps with its
@@ -63,7 +65,7 @@ min), ``startup_s`` (worker process start to its first line: interpreter + the b
 package, numba and numpy imports), ``import_s`` (the tool's further imports; felupe's
 import for felupe), ``warmup_s``, ``mesh_s``, ``compile_s`` (biomech: sparsity pattern,
 colouring, scatter maps; felupe: mesh conversion, regions, fields, BCs), ``assemble_s``
-(one tangent + residual assembly at u = 0, λ = 1, median of ``assemble_repeats``),
+(one tangent + residual assembly at u = 0, λ = 1, median of ``assemble_repeats`` after one untimed call that allocates the tangent buffer),
 ``assemble_residual_s`` (residual only), ``assemble_dofs_per_s`` (= dofs /
 ``assemble_s``), ``linear_solver``, ``load_steps``, ``nonlinear_method`` ("newton" or
 "bfgs": biomech's ``NewtonOptions.method`` resolved for the size; felupe: "newton"),
@@ -356,7 +358,7 @@ def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> d
     """Run one biomech case in this process; returns (and writes) its record."""
     element, target = spec["element"], int(spec["target_dofs"])
     steps = int(spec.get("steps", LOAD_STEPS))
-    repeats = int(spec.get("assemble_repeats", 3))
+    repeats = int(spec.get("assemble_repeats", 5))
     rec = _Recorder(record_path, {
         "tool": "biomech", "element": element, "target_dofs": target, "threads": _threads(),
         "loadavg_before": spec.get("loadavg_before") or _loadavg(),
@@ -391,9 +393,13 @@ def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> d
     compile_s = time.perf_counter() - t
     rec.update("assemble", compile_s=compile_s)
 
+    from biomech.threads import serial_numpy_blas
+
     u0 = np.zeros(problem.n_dofs)
-    t_k = _median_time(lambda: problem.assemble(u0, 1.0, True), repeats)
-    t_r = _median_time(lambda: problem.assemble(u0, 1.0, False), repeats)
+    with serial_numpy_blas():  # as inside the solver loop
+        problem.assemble(u0, 1.0, True)  # allocates the tangent buffer, once per problem
+        t_k = _median_time(lambda: problem.assemble(u0, 1.0, True), repeats)
+        t_r = _median_time(lambda: problem.assemble(u0, 1.0, False), repeats)
     rec.update("solve", assemble_s=t_k, assemble_residual_s=t_r,
                assemble_dofs_per_s=problem.n_dofs / t_k)
 
@@ -547,7 +553,7 @@ def run_felupe_case(spec: dict[str, Any], record_path: Path | None = None) -> di
     """Run one felupe case in this process; returns (and writes) its record."""
     element, target = spec["element"], int(spec["target_dofs"])
     steps = int(spec.get("steps", LOAD_STEPS))
-    repeats = int(spec.get("assemble_repeats", 3))
+    repeats = int(spec.get("assemble_repeats", 5))
     formulation = spec.get("felupe_formulation") or DEFAULT_FELUPE_FORMULATION
     solver_kind = spec.get("felupe_solver") or DEFAULT_FELUPE_SOLVER
     parallel = bool(spec.get("felupe_parallel", True))
@@ -676,7 +682,8 @@ def run_felupe_case(spec: dict[str, Any], record_path: Path | None = None) -> di
 def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
     for var in THREAD_VARS:
-        env.setdefault(var, DEFAULT_THREADS)
+        if var != "OPENBLAS_NUM_THREADS":  # each tool's own default (see the module doc)
+            env.setdefault(var, DEFAULT_THREADS)
     env.setdefault("FELUPE_VERBOSE", "false")
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -769,7 +776,7 @@ def run_bench(
     steps: int = LOAD_STEPS,
     felupe_variants: str | list[str] | None = None,
     method: str | None = None,
-    assemble_repeats: int = 3,
+    assemble_repeats: int = 5,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Run every (element, size) case for biomech (and felupe); print the table; return

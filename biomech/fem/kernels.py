@@ -89,13 +89,18 @@ def deformation_gradient(ue, dNdX, F):
                 F[i, I] += ue[a, i] * dNdX[a, I]
 
 
+# Voigt slot of the tensor index pair (I, J)
+_V3 = np.array([[0, 3, 5], [3, 1, 4], [5, 4, 2]])
+
+
 @njit(cache=True)
 def make_workspace(nn, nq):
-    nd = 3 * nn
+    """Scratch arrays of ``solid_element_ws`` for an element of nn nodes and nq points."""
     return (
-        np.empty((nn, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty(6),
-        np.empty((6, 6)), np.empty((nd, 7 * nq + 1)), np.empty((7 * nq + 1, nd)), np.empty((nq, nn, 3)),
-        np.empty(nq), np.empty((nn, 3)), np.empty((3, 3)), np.empty((3, 3)),
+        np.empty((nq, nn, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty((nq, 3, 3)),
+        np.empty(6), np.empty((6, 6)), np.empty((nq, 9, 9)), np.empty((3, 3, 3, 3)),
+        np.empty((nq, nn, 3)), np.empty(nq), np.empty((nn, 3)), np.empty((3, 3)),
+        np.empty((3, 3)), np.empty((nn, 3, 3, 3 * nq)), np.empty((nn, 3 * nq)), np.empty((3, 3)),
     )
 
 
@@ -109,19 +114,48 @@ def solid_element(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, want
     return solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, want_K, ws)
 
 
+@njit(cache=True, fastmath=True)
+def first_elasticity(F, S, CC, dV0, G, A):
+    """A[3i+J, 3k+L] = dV0 ∂P_iJ/∂F_kL = dV0 (F_iI CC_IJKL F_kK + δ_ik S_JL) for P = F S."""
+    for i in range(3):
+        for J in range(3):
+            for K in range(3):
+                for L in range(3):
+                    s = 0.0
+                    for I in range(3):
+                        s += F[i, I] * CC[_V3[I, J], _V3[K, L]]
+                    G[i, J, K, L] = s * dV0
+    for i in range(3):
+        for J in range(3):
+            r = 3 * i + J
+            for k in range(3):
+                for L in range(3):
+                    s = 0.0
+                    for K in range(3):
+                        s += G[i, J, K, L] * F[k, K]
+                    A[r, 3 * k + L] = s
+            for L in range(3):
+                A[r, 3 * i + L] += dV0 * S[_V3[J, L]]
+
+
 @njit(cache=True, fastmath=True, error_model="numpy")
 def solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, want_K, ws):
-    """``solid_element`` with caller-provided scratch arrays ``ws`` (see make_workspace)."""
+    """``solid_element`` with caller-provided scratch arrays ``ws`` (see make_workspace).
+
+    Tangent: Ke[3a+i, 3b+k] = Σ_q Σ_JL ∂N_a/∂X_J A_q[3i+J, 3k+L] ∂N_b/∂X_L (+ the mean
+    dilatation's k h⊗h), with A_q the first elasticity tensor times the point's volume
+    (the pressure part of the mixed element folded in). The sum over points runs as one
+    dot product of length 3nq per entry, and each entry is written once with its mirror
+    (the tangent of a hyperelastic solid is symmetric).
+    """
     nn = Xe.shape[0]
     nq = w.shape[0]
-    nd = 3 * nn
     fe[:] = 0.0
-    if want_K:
-        Ke[:, :] = 0.0
-    dNdX, F, C, Finv, S, CC, L, R, gx, dv, h, J0, J0inv = ws
+    dNq, F, C, Finvq, S, CC, Aq, G, gx, dv, h, J0, J0inv, T, D, P = ws
     mixed = bulk > 0.0
     V0 = 0.0
     for q in range(nq):
+        dNdX = dNq[q]
         detJ0 = reference_gradients(Xe, dN_dxi[q], dNdX, J0, J0inv)
         if detJ0 <= 0.0:
             return INVERTED
@@ -132,19 +166,16 @@ def solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, w
         dV0 = w[q] * detJ0
         right_cauchy_green(F, C)
         material_response(model_id, C, params, basis, S, CC)
-        # P = F S  -> fe[a,i] += P_iJ dN_a/dX_J dV0
+        # P = F S dV0  -> fe[a,i] += P_iJ dN_a/dX_J
+        for i in range(3):
+            for K in range(3):
+                P[i, K] = dV0 * (F[i, 0] * S[_V3[0, K]] + F[i, 1] * S[_V3[1, K]]
+                                 + F[i, 2] * S[_V3[2, K]])
         for a in range(nn):
             for i in range(3):
-                s = 0.0
-                for v in range(6):
-                    I = _VI[v]
-                    K = _VJ[v]
-                    if I == K:
-                        s += F[i, I] * S[v] * dNdX[a, I]
-                    else:
-                        s += S[v] * (F[i, I] * dNdX[a, K] + F[i, K] * dNdX[a, I])
-                fe[3 * a + i] += s * dV0
+                fe[3 * a + i] += P[i, 0] * dNdX[a, 0] + P[i, 1] * dNdX[a, 1] + P[i, 2] * dNdX[a, 2]
         if mixed:
+            Finv = Finvq[q]
             _inv3(F, Finv)
             for a in range(nn):
                 for i in range(3):
@@ -154,42 +185,17 @@ def solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, w
                     gx[q, a, i] = s
             dv[q] = J * dV0
             V0 += dV0
-        if not want_K:
-            continue
-        # columns 6q..6q+5 of L: δE (Voigt, engineering shear) per nodal dof c = 3a + i;
-        # rows 6q..6q+5 of R: dV0 CC δE — after the loop Ke += L @ R (one GEMM)
-        o = 6 * q
-        for a in range(nn):
-            for i in range(3):
-                c = 3 * a + i
-                L[c, o + 0] = F[i, 0] * dNdX[a, 0]
-                L[c, o + 1] = F[i, 1] * dNdX[a, 1]
-                L[c, o + 2] = F[i, 2] * dNdX[a, 2]
-                L[c, o + 3] = F[i, 0] * dNdX[a, 1] + F[i, 1] * dNdX[a, 0]
-                L[c, o + 4] = F[i, 1] * dNdX[a, 2] + F[i, 2] * dNdX[a, 1]
-                L[c, o + 5] = F[i, 0] * dNdX[a, 2] + F[i, 2] * dNdX[a, 0]
-        for r in range(6):
-            for c in range(nd):
-                s = 0.0
-                for t in range(6):
-                    s += CC[r, t] * L[c, o + t]
-                R[o + r, c] = s * dV0
-        # geometric stiffness (∇N_a · S ∇N_b) δ_ik
-        for a in range(nn):
-            sa0 = (S[0] * dNdX[a, 0] + S[3] * dNdX[a, 1] + S[5] * dNdX[a, 2]) * dV0
-            sa1 = (S[3] * dNdX[a, 0] + S[1] * dNdX[a, 1] + S[4] * dNdX[a, 2]) * dV0
-            sa2 = (S[5] * dNdX[a, 0] + S[4] * dNdX[a, 1] + S[2] * dNdX[a, 2]) * dV0
-            for b in range(nn):
-                g = sa0 * dNdX[b, 0] + sa1 * dNdX[b, 1] + sa2 * dNdX[b, 2]
-                for i in range(3):
-                    Ke[3 * a + i, 3 * b + i] += g
+        if want_K:
+            first_elasticity(F, S, CC, dV0, G, Aq[q])
+    p = 0.0
+    kk = 0.0
+    h[:, :] = 0.0
     if mixed:
         v = 0.0
         for q in range(nq):
             v += dv[q]
         theta = v / V0
         p = volumetric_dU(theta, bulk)
-        h[:, :] = 0.0
         for q in range(nq):
             for a in range(nn):
                 for i in range(3):
@@ -197,33 +203,54 @@ def solid_element_ws(Xe, ue, dN_dxi, w, model_id, params, basis, bulk, fe, Ke, w
         for a in range(nn):
             for i in range(3):
                 fe[3 * a + i] += p * h[a, i]
-        if want_K:
-            # volumetric tangent kk h⊗h + p Σ_q dv_q (g_a ⊗ g_b − (g_a ⊗ g_b)ᵀ) per node block;
-            # the first two parts ride in the GEMM as nq + 1 extra columns of L and rows of R
-            kk = volumetric_d2U(theta, bulk) / V0
-            o = 6 * nq
-            for a in range(nn):
-                for i in range(3):
-                    c = 3 * a + i
-                    L[c, o] = h[a, i]
-                    R[o, c] = kk * h[a, i]
-                    for q in range(nq):
-                        L[c, o + 1 + q] = gx[q, a, i]
-                        R[o + 1 + q, c] = p * dv[q] * gx[q, a, i]
-            for q in range(nq):
-                pd = p * dv[q]
-                for a in range(nn):
-                    for b in range(nn):
-                        for i in range(3):
-                            gbi = pd * gx[q, b, i]
-                            for k in range(3):
-                                Ke[3 * a + i, 3 * b + k] -= gx[q, a, k] * gbi
+        kk = volumetric_d2U(theta, bulk) / V0
     if want_K:
-        if not mixed:
-            L[:, 6 * nq :] = 0.0
-            R[6 * nq :, :] = 0.0
-        Ke += np.dot(L, R)
+        _tangent(Aq, dNq, Finvq, dv, p, kk, h, mixed, T, D, Ke)
     return 0
+
+
+@njit(cache=True, fastmath=True)
+def _tangent(Aq, dNq, Finvq, dv, p, kk, h, mixed, T, D, Ke):
+    """Ke from the per-point A_q (see solid_element_ws); writes every entry of Ke."""
+    nq, nn = dNq.shape[0], dNq.shape[1]
+    for q in range(nq):
+        A = Aq[q]
+        if mixed:
+            # pressure part p dv (g_a,i g_b,k − g_a,k g_b,i), g = F⁻ᵀ ∇N, as A entries
+            pd = p * dv[q]
+            Finv = Finvq[q]
+            for i in range(3):
+                for J in range(3):
+                    fji = pd * Finv[J, i]
+                    for k in range(3):
+                        fjk = pd * Finv[J, k]
+                        for L in range(3):
+                            A[3 * i + J, 3 * k + L] += fji * Finv[L, k] - fjk * Finv[L, i]
+        dN = dNq[q]
+        o = 3 * q
+        for a in range(nn):
+            D[a, o] = dN[a, 0]
+            D[a, o + 1] = dN[a, 1]
+            D[a, o + 2] = dN[a, 2]
+            for i in range(3):
+                for k in range(3):
+                    for L in range(3):
+                        T[a, i, k, o + L] = (
+                            dN[a, 0] * A[3 * i, 3 * k + L]
+                            + dN[a, 1] * A[3 * i + 1, 3 * k + L]
+                            + dN[a, 2] * A[3 * i + 2, 3 * k + L]
+                        )
+    m3 = 3 * nq
+    for a in range(nn):
+        for b in range(a, nn):
+            for i in range(3):
+                hai = kk * h[a, i]
+                for k in range(3):
+                    s = hai * h[b, k]
+                    for m in range(m3):
+                        s += T[a, i, k, m] * D[b, m]
+                    Ke[3 * a + i, 3 * b + k] = s
+                    Ke[3 * b + k, 3 * a + i] = s
 
 
 CHUNK = 64

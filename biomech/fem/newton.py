@@ -17,6 +17,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from biomech.errors import ConvergenceError
+from biomech.threads import serial_numpy_blas
 
 
 class NonlinearProblem(Protocol):
@@ -83,6 +84,11 @@ def solve_incremental(
     u0: np.ndarray | None = None,
 ) -> NewtonResult:
     """Drive the load factor from 0 to 1; raise ConvergenceError carrying the last state."""
+    with serial_numpy_blas():
+        return _solve_incremental(problem, linear_solver, options, progress, u0)
+
+
+def _solve_incremental(problem, linear_solver, options, progress, u0) -> NewtonResult:
     opt = options or NewtonOptions()
     u = np.zeros(problem.n_dofs) if u0 is None else u0.copy()
     lam = 0.0
@@ -92,6 +98,7 @@ def solve_incremental(
     out.timings = timings
     state = {"factorized": False}  # shared by BFGS steps: is the solver's factorization usable?
     previous = None  # (lam, u) of the converged state before the last one
+    inverted_tries = 0  # cut-backs caused by det F <= 0 (named in the final message)
     while lam < 1.0 - 1e-12:
         target = min(1.0, lam + dlam)
         guess = u
@@ -108,12 +115,14 @@ def solve_incremental(
         except _StepFailed as exc:
             state["factorized"] = False
             out.cutbacks += 1
+            inverted_tries += "inverted" in str(exc)
             dlam *= 0.5
             if dlam < opt.min_increment:
                 out.u, out.lam, out.message = u, lam, str(exc)
                 raise ConvergenceError(
                     f"no convergence: load factor stuck at {lam:.4g} (increment fell below "
-                    f"{opt.min_increment:g}); last failure: {exc}. The last converged state "
+                    f"{opt.min_increment:g}); last failure: {exc}"
+                    f"{_inversion_note(inverted_tries, str(exc))}. The last converged state "
                     "is kept; try more steps, a smaller load, or check the boundary conditions",
                     result=out,
                 ) from None
@@ -129,6 +138,15 @@ def solve_incremental(
             dlam = min(dlam * opt.max_step_growth, opt.max_increment)
     out.converged = True
     return out
+
+
+def _inversion_note(inverted_tries: int, last: str) -> str:
+    """Inverted elements stopped earlier tries but not the last one: say so, since they
+    usually are the cause (a load that would compress the material past zero volume)."""
+    if inverted_tries == 0 or "inverted" in last:
+        return ""
+    return (f"; {inverted_tries} earlier tr{'y' if inverted_tries == 1 else 'ies'} inverted "
+            "elements (det F <= 0)")
 
 
 def _step(problem, linear_solver, u_start, lam, opt, timings, state):

@@ -86,6 +86,7 @@ class Problem:
         )
         self._spring_diag = self._diagonal_positions() if self.springs.any() else None
         self.bad_elements: list[np.ndarray] = []
+        self._data: np.ndarray | None = None  # tangent values, reused by every assembly
         self.external_force_norm = 0.0
         self.reaction_norm = 0.0
 
@@ -102,10 +103,21 @@ class Problem:
         return lam * self._prescribed
 
     def assemble(self, u: np.ndarray, lam: float, want_K: bool):
-        """Residual R (n_dofs,), tangent CSR data (nnz,) or None, number of inverted elements."""
+        """Residual R (n_dofs,), tangent CSR data (nnz,) or None, number of inverted elements.
+
+        The tangent data is this problem's own buffer, overwritten by the next assembly that
+        asks for a tangent (a fresh 10^7-entry array costs its page faults every time, ~10 %
+        of a TET10 assembly); copy it to keep it. The linear solvers copy it when they factorize.
+        """
         R = np.zeros(self.n_dofs)
         external = np.zeros(self.n_dofs)  # -f_ext, kept apart for the force scale
-        data = np.zeros(self.pattern.nnz) if want_K else np.zeros(1)
+        if want_K:
+            if self._data is None:
+                self._data = np.zeros(self.pattern.nnz)
+            data = self._data
+            data.fill(0.0)
+        else:
+            data = np.zeros(1)
         p, bad = self.pattern, []
         for b in self.solids:
             status = np.zeros(len(b.conn), dtype=np.int64)

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from biomech.errors import CaseError, ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
 from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
+from biomech.threads import serial_numpy_blas
 
 _NO_TIES = np.zeros((0, 2), np.int64)  # model.links already holds the ties
 
@@ -150,6 +151,10 @@ class DeploymentSolver:
 
     def solve(self, cfg: Configuration) -> tuple[Configuration, dict]:
         """Equilibrium from ``cfg`` with contact augmentation; commits history and friction."""
+        with serial_numpy_blas():
+            return self._solve(cfg)
+
+    def _solve(self, cfg: Configuration) -> tuple[Configuration, dict]:
         its = aug = 0
         while True:
             cfg, n, res = self._newton(cfg)
