@@ -79,7 +79,9 @@ nodes), ``inner_radius_spread_mm`` (max − min), ``inner_radius_exact_mm``,
 ``inner_radius_rel_error`` ((a_h − a)/a), ``radial_displacement_rel_error``
 ((a_h − a)/(a − A)), ``wall_s`` (the subprocess).
 biomech only: ``linear_solver_mtype``, ``cutbacks``,
-``analyse_s``. Cases that stop early (timeout) after at least one load step also carry
+``analyse_s``, ``linear_solver_choice`` (above 600k DOF: why PARDISO or AMG, see
+:class:`biomech.fem.linear.PardisoOrAMG`), ``predicted_memory_gb`` (PARDISO's own
+prediction of its peak memory). Cases that stop early (timeout) after at least one load step also carry
 ``extrapolated_solve_s`` (assembly + linear-solver time so far, scaled to all load steps).
 felupe only: ``system_dofs`` (u + p + J̄ unknowns), ``formulation``,
 ``felupe_version``.
@@ -417,6 +419,8 @@ def run_biomech_case(spec: dict[str, Any], record_path: Path | None = None) -> d
         nonlinear_method=method,
         linear_solver=solver.name,
         linear_solver_mtype=stats.get("mtype"),
+        linear_solver_choice=getattr(solver, "choice", None),
+        predicted_memory_gb=stats.get("predicted_memory_gb"),
         load_steps=len(result.steps),
         newton_iterations=result.newton_iterations,
         cutbacks=result.cutbacks,

@@ -60,9 +60,10 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 ENV_VAR = "BIOMECH_LINEAR_SOLVER"
-KINDS = ("auto", "pardiso", "amg", "superlu")
+KINDS = ("auto", "pardiso", "amg", "superlu", "pardiso-or-amg")
 
-# Above this many DOFs "auto" switches from PARDISO to AMG. Memory decides, not speed:
+# Above this many DOFs "auto" asks PARDISO's analysis whether its factor fits in memory and
+# takes AMG when it does not (PardisoOrAMG); below, PARDISO always fits. Memory decides, not speed:
 # on the 24 GB / 2-core reference machine PARDISO's factor of a compact 3-D hex8 cube needs
 # ~19 GB at 1.0M DOF (out of memory) and grows ~n^(4/3) (nested dissection, 3-D), so
 # ~0.5 * 19 = 9.5 GB at 600k -- still fits next to the model, matrix and Newton vectors,
@@ -117,6 +118,27 @@ class SingularMatrixError(LinearSolverError):
 
 class NotConvergedError(LinearSolverError):
     """The iterative solver did not reach its tolerance within ``maxiter``."""
+
+
+class FactorTooLargeError(LinearSolverError):
+    """PARDISO's analysis predicts more memory for the factor than the limit allows."""
+
+    def __init__(self, message: str, predicted_gb: float, limit_gb: float):
+        super().__init__(message)
+        self.predicted_gb = predicted_gb
+        self.limit_gb = limit_gb
+
+
+def available_memory_gb() -> float | None:
+    """MemAvailable from /proc/meminfo in GB (1e9 bytes); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 _UNDERCONSTRAINED = ("the model may be under-constrained: fix rigid-body motion "
@@ -313,6 +335,10 @@ class PardisoSolver(LinearSolver):
         iparm[1]: 2 = METIS nested dissection, 3 = OpenMP-parallel METIS, 0 = min degree.
     iparm : dict
         Extra 0-based iparm overrides.
+    memory_limit_gb : float or None
+        When the analysis (phase 11) predicts a peak memory above this (GB), raise
+        :class:`FactorTooLargeError` before factorizing (``stats["predicted_memory_gb"]``
+        holds the prediction in any case).
 
     Threads: MKL's own (``MKL_NUM_THREADS``); reported in ``stats["threads"]``.
     """
@@ -322,8 +348,10 @@ class PardisoSolver(LinearSolver):
     def __init__(self, n_dofs: int | None = None, symmetric: bool = True, log: Any = None, *,
                  mtype: int | str | None = None, matching: bool | str = "auto",
                  residual_tol: float | None = 1e-6, ordering: int = 2,
-                 iparm: dict[int, int] | None = None, msglvl: int = 0):
+                 iparm: dict[int, int] | None = None, msglvl: int = 0,
+                 memory_limit_gb: float | None = None):
         super().__init__(n_dofs, symmetric, log)
+        self.memory_limit_gb = memory_limit_gb
         template = _pardiso_template()
         if template is None:  # pragma: no cover - non-x86 machines
             raise LinearSolverError("pypardiso (MKL PARDISO) is not importable/loadable here; "
@@ -569,6 +597,14 @@ class PardisoSolver(LinearSolver):
         if err != 0:
             self._raise(err, 11)
         self._analysed = True
+        ip = self._ps.iparm
+        predicted = max(int(ip[14]), int(ip[15]) + int(ip[16])) * 1024 / 1e9  # KB -> GB
+        self.stats["predicted_memory_gb"] = predicted
+        if self.memory_limit_gb is not None and predicted > self.memory_limit_gb:
+            self._free(everything=True)
+            raise FactorTooLargeError(
+                f"PARDISO's factor would need {predicted:.1f} GB, more than the "
+                f"{self.memory_limit_gb:.1f} GB allowed", predicted, self.memory_limit_gb)
         dt = time.perf_counter() - t
         self.stats["analyse_s"] += dt
         self.stats["last_analyse_s"] = dt
@@ -910,14 +946,94 @@ class SuperLUSolver(LinearSolver):
         self._A = None
 
 
+# --------------------------------------------------------------------------- PARDISO or AMG
+# Share of the memory available at the first factorization that PARDISO's predicted peak
+# may take before "auto" turns to AMG for a large model (the rest: model, matrix copies,
+# Newton vectors, other processes).
+MEMORY_SHARE = 0.75
+
+
+class PardisoOrAMG(LinearSolver):
+    """PARDISO when the peak memory its own analysis predicts fits, AMG otherwise.
+
+    The choice is made once, at the first factorization: PARDISO's analysis (phase 11,
+    a few seconds at 10^6 DOF) predicts the factor's peak memory, which is compared with
+    ``memory_limit_gb`` (default :data:`MEMORY_SHARE` of the memory available then).
+    The geometry decides what fits (a thin tube of 10^6 DOF needs ~8 GB, a compact cube
+    ~19 GB), not the DOF count alone. ``name`` and ``stats`` are those of the solver
+    chosen; ``choice`` says why.
+    """
+
+    def __init__(self, n_dofs: int | None = None, symmetric: bool = True, log: Any = None, *,
+                 coordinates: np.ndarray | None = None, memory_limit_gb: float | None = None,
+                 pardiso_options: dict[str, Any] | None = None,
+                 amg_options: dict[str, Any] | None = None):
+        self.n_dofs = None if n_dofs is None else int(n_dofs)
+        self.symmetric = bool(symmetric)
+        self.log = log
+        self.coordinates = coordinates
+        self.memory_limit_gb = memory_limit_gb
+        self._pardiso_options = dict(pardiso_options or {})
+        self._amg_options = dict(amg_options or {})
+        self.active: LinearSolver | None = None
+        self.choice = "not chosen yet (at the first factorization)"
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.active.name if self.active is not None else "pardiso-or-amg"
+
+    @property
+    def stats(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.active.stats if self.active is not None else {}
+
+    def factorize(self, K: sp.csr_matrix) -> None:
+        if self.active is None:
+            self.active = self._choose(K)
+            return
+        self.active.factorize(K)
+
+    def _choose(self, K: sp.csr_matrix) -> LinearSolver:
+        limit = self.memory_limit_gb
+        if limit is None:
+            avail = available_memory_gb()
+            limit = None if avail is None else MEMORY_SHARE * avail
+        pardiso = PardisoSolver(self.n_dofs, self.symmetric, self.log, memory_limit_gb=limit,
+                                **self._pardiso_options)
+        try:
+            pardiso.factorize(K)
+        except FactorTooLargeError as exc:
+            pardiso.release()
+            self.choice = f"AMG: {exc}"
+            _emit(self.log, f"linear solver: {self.choice}")
+            amg = AMGSolver(self.n_dofs, self.symmetric, self.log,
+                            coordinates=self.coordinates, **self._amg_options)
+            amg.factorize(K)
+            return amg
+        predicted = pardiso.stats.get("predicted_memory_gb", float("nan"))
+        self.choice = (f"PARDISO: its factor needs {predicted:.1f} GB"
+                       + (f", within the {limit:.1f} GB allowed" if limit is not None else ""))
+        _emit(self.log, f"linear solver: {self.choice}")
+        return pardiso
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        if self.active is None:
+            raise LinearSolverError("solve() called before a successful factorize()")
+        return self.active.solve(b)
+
+    def release(self) -> None:
+        if self.active is not None:
+            self.active.release()
+
+
 # --------------------------------------------------------------------------- factory
 def choose_solver_kind(n_dofs: int, coordinates: np.ndarray | None = None, *,
                        amg_threshold: int = AMG_THRESHOLD,
                        have_pardiso: bool | None = None) -> str:
     """The kind ``"auto"`` resolves to (ignoring the environment variable).
 
-    pardiso if available and ``n_dofs <= amg_threshold``; amg above it; superlu if pardiso
-    is missing and ``n_dofs <= SUPERLU_THRESHOLD``; else amg. (AMG without
+    pardiso if available and ``n_dofs <= amg_threshold``; above it "pardiso-or-amg"
+    (:class:`PardisoOrAMG`: PARDISO if its predicted factor fits in memory); superlu if
+    pardiso is missing and ``n_dofs <= SUPERLU_THRESHOLD``; else amg. (AMG without
     ``coordinates`` only has the translations as near-nullspace and converges much more
     slowly: pass coordinates.)
     """
@@ -925,6 +1041,8 @@ def choose_solver_kind(n_dofs: int, coordinates: np.ndarray | None = None, *,
         have_pardiso = pardiso_available()
     if have_pardiso and n_dofs <= amg_threshold:
         return "pardiso"
+    if have_pardiso:
+        return "pardiso-or-amg"
     if not have_pardiso and n_dofs <= SUPERLU_THRESHOLD:
         return "superlu"
     return "amg"
@@ -935,7 +1053,8 @@ def make_linear_solver(kind: str = "auto", n_dofs: int | None = None, symmetric:
                        amg_threshold: int = AMG_THRESHOLD, **options: Any) -> LinearSolver:
     """Create a linear solver.
 
-    ``kind``: "auto", "pardiso", "amg" or "superlu". With "auto" the environment variable
+    ``kind``: "auto", "pardiso", "amg", "superlu" or "pardiso-or-amg" (:class:`PardisoOrAMG`,
+    what "auto" gives above ``amg_threshold``). With "auto" the environment variable
     ``BIOMECH_LINEAR_SOLVER`` (one of the same names) overrides the choice; otherwise
     :func:`choose_solver_kind`. ``log``: None, a logger (``.info``) or a callable(str).
     ``options`` go to the solver class (e.g. ``mtype=2`` for pardiso, ``rtol``,
@@ -958,6 +1077,34 @@ def make_linear_solver(kind: str = "auto", n_dofs: int | None = None, symmetric:
                 raise ValueError("kind='auto' needs n_dofs")
             kind = choose_solver_kind(int(n_dofs), coordinates, amg_threshold=amg_threshold)
             reason = f"auto (n_dofs={n_dofs}, amg_threshold={amg_threshold})"
+    known = set().union(*(_params(c) for c in (PardisoSolver, AMGSolver, SuperLUSolver)))
+    unknown = set(options) - known
+    if unknown:
+        raise TypeError(f"unknown linear solver option(s): {sorted(unknown)}")
+    if kind == "pardiso-or-amg":
+        pardiso_kw = {k: v for k, v in options.items() if k in _params(PardisoSolver)}
+        amg_kw = {k: v for k, v in options.items()
+                  if k in _params(AMGSolver) and k != "coordinates"}
+        limit = pardiso_kw.pop("memory_limit_gb", None)
+        _emit(log, f"linear solver: pardiso, or amg if its factor does not fit ({reason})")
+        return PardisoOrAMG(n_dofs, symmetric, log, coordinates=coordinates,
+                            memory_limit_gb=limit, pardiso_options=pardiso_kw,
+                            amg_options=amg_kw)
+    cls: type[LinearSolver] = {"pardiso": PardisoSolver, "amg": AMGSolver,
+                                "superlu": SuperLUSolver}[kind]
+    kw = {k: v for k, v in options.items() if k in _params(cls)}
+    if kind == "amg":
+        kw["coordinates"] = coordinates
+    solver = cls(n_dofs, symmetric, log, **kw)
+    _emit(log, f"linear solver: {solver.name} ({reason})")
+    return solver
+
+
+def _params(cls: type) -> set[str]:
+    """Keyword parameters of a solver class's constructor."""
+    import inspect
+
+    return set(inspect.signature(cls.__init__).parameters) - {"self", "n_dofs", "symmetric", "log"}
     cls: type[LinearSolver] = {"pardiso": PardisoSolver, "amg": AMGSolver,
                                 "superlu": SuperLUSolver}[kind]
     import inspect

@@ -12,11 +12,14 @@ from biomech.fem.linear import (
     ENV_VAR,
     SUPERLU_THRESHOLD,
     AMGSolver,
+    FactorTooLargeError,
     LinearSolverError,
     NotConvergedError,
+    PardisoOrAMG,
     PardisoSolver,
     SingularMatrixError,
     SuperLUSolver,
+    available_memory_gb,
     choose_solver_kind,
     make_linear_solver,
     pardiso_available,
@@ -361,12 +364,12 @@ def test_choose_solver_kind():
     X = np.zeros((10, 3))
     assert choose_solver_kind(1000, X, have_pardiso=True) == "pardiso"
     assert choose_solver_kind(AMG_THRESHOLD, X, have_pardiso=True) == "pardiso"
-    assert choose_solver_kind(AMG_THRESHOLD + 1, X, have_pardiso=True) == "amg"
-    assert choose_solver_kind(AMG_THRESHOLD + 1, None, have_pardiso=True) == "amg"
+    assert choose_solver_kind(AMG_THRESHOLD + 1, X, have_pardiso=True) == "pardiso-or-amg"
+    assert choose_solver_kind(AMG_THRESHOLD + 1, None, have_pardiso=True) == "pardiso-or-amg"
     assert choose_solver_kind(1000, None, have_pardiso=False) == "superlu"
     assert choose_solver_kind(SUPERLU_THRESHOLD + 1, X, have_pardiso=False) == "amg"
     assert choose_solver_kind(SUPERLU_THRESHOLD + 1, None, have_pardiso=False) == "amg"
-    assert choose_solver_kind(5000, X, amg_threshold=1000, have_pardiso=True) == "amg"
+    assert choose_solver_kind(5000, X, amg_threshold=1000, have_pardiso=True) == "pardiso-or-amg"
 
 
 def test_make_auto_and_env_override(problem, monkeypatch):
@@ -374,12 +377,13 @@ def test_make_auto_and_env_override(problem, monkeypatch):
     n, X = problem["n"], problem["X"]
     s = make_linear_solver("auto", n_dofs=n, coordinates=X)
     assert s.name == ("pardiso" if pardiso_available() else "superlu")
-    s = make_linear_solver("auto", n_dofs=n, coordinates=X, amg_threshold=n - 1)
+    monkeypatch.setenv(ENV_VAR, "amg")
+    s = make_linear_solver("auto", n_dofs=n, coordinates=X)
     assert s.name == "amg"
     # options meant for another kind are dropped
-    s = make_linear_solver("auto", n_dofs=n, coordinates=X, mtype=-2, rtol=1e-9,
-                           amg_threshold=n - 1)
+    s = make_linear_solver("auto", n_dofs=n, coordinates=X, mtype=-2, rtol=1e-9)
     assert isinstance(s, AMGSolver) and s.rtol == 1e-9
+    monkeypatch.delenv(ENV_VAR)
     with pytest.raises(TypeError, match="unknown linear solver option"):
         make_linear_solver("auto", n_dofs=n, coordinates=X, rtoll=1e-9)
     monkeypatch.setenv(ENV_VAR, "superlu")
@@ -399,3 +403,37 @@ def test_log_receives_choice(problem):
     s = make_linear_solver("superlu", n_dofs=problem["n"], log=msgs.append)
     s.factorize(problem["K"])
     assert any("superlu" in m for m in msgs)
+
+
+@pytest.mark.skipif(not pardiso_available(), reason="needs PARDISO")
+def test_auto_above_the_threshold_takes_amg_only_when_the_factor_does_not_fit(problem, monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    n, X, K, b = problem["n"], problem["X"], problem["K"], problem["b"]
+    roomy = make_linear_solver("auto", n_dofs=n, coordinates=X, amg_threshold=n - 1,
+                               mtype=-2, rtol=1e-9)
+    assert isinstance(roomy, PardisoOrAMG) and roomy.name == "pardiso-or-amg"
+    roomy.factorize(K)
+    assert roomy.name == "pardiso" and roomy.active.mtype == -2
+    predicted = roomy.stats["predicted_memory_gb"]
+    assert 0.0 < predicted < available_memory_gb()
+    assert "PARDISO" in roomy.choice and f"{predicted:.1f} GB" in roomy.choice
+    assert relres(K, roomy.solve(b), b) < 1e-8
+    # a limit below PARDISO's own prediction: AMG, with the options meant for it
+    tight = make_linear_solver("auto", n_dofs=n, coordinates=X, amg_threshold=n - 1,
+                               memory_limit_gb=0.5 * predicted, rtol=1e-9)
+    tight.factorize(K)
+    assert tight.name == "amg" and tight.active.rtol == 1e-9
+    assert "AMG" in tight.choice and "more than" in tight.choice
+    assert relres(K, tight.solve(b), b) < 1e-7
+    tight.factorize(K)                                     # the choice is kept
+    assert tight.name == "amg"
+    roomy.release()
+    tight.release()
+
+
+@pytest.mark.skipif(not pardiso_available(), reason="needs PARDISO")
+def test_pardiso_refuses_a_factor_above_its_memory_limit(problem):
+    s = PardisoSolver(problem["n"], True, memory_limit_gb=1e-6)
+    with pytest.raises(FactorTooLargeError, match="GB") as info:
+        s.factorize(problem["K"])
+    assert info.value.predicted_gb > 1e-6 == info.value.limit_gb
