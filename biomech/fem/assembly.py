@@ -81,11 +81,19 @@ def _expand_to_dofs(nptr, nind):
     return indptr, indices
 
 
-@njit(cache=True)
-def node_pair_positions(conn, nptr, nind):
-    """``kpos[e, a, b]``: index in ``nind`` of node conn[e, b] within row conn[e, a]."""
+def node_pair_positions(conn: np.ndarray, nptr: np.ndarray, nind: np.ndarray) -> np.ndarray:
+    """``kpos[e, a, b]``: index in ``nind`` of node conn[e, b] within row conn[e, a];
+    32-bit while the node pattern allows (half the memory: 86 MB for 2e5 TET10 elements)."""
     ne, nn = conn.shape
-    kpos = np.empty((ne, nn, nn), dtype=np.int64)
+    dtype = np.int32 if nptr[-1] < 2**31 - 1 else np.int64
+    kpos = np.empty((ne, nn, nn), dtype=dtype)
+    _node_pair_positions(conn, nptr, nind, kpos)
+    return kpos
+
+
+@njit(cache=True)
+def _node_pair_positions(conn, nptr, nind, kpos):
+    ne, nn = conn.shape
     for e in range(ne):
         for a in range(nn):
             A = conn[e, a]
@@ -102,7 +110,6 @@ def node_pair_positions(conn, nptr, nind):
                     else:
                         h = m
                 kpos[e, a, b] = l
-    return kpos
 
 
 @njit(cache=True)

@@ -508,8 +508,8 @@ class PardisoSolver(LinearSolver):
         self._ja = c.astype(np.int32)
         if (not self.symmetric and np.array_equal(src, np.arange(nnz))):
             self._gather = None          # identity map: plain copy
-        else:
-            self._gather = src
+        else:  # 32-bit: nnz < 2**31 was checked above
+            self._gather = src.astype(np.int32)
         self._gather_pad = bool(self.symmetric and src.size and src.max() >= nnz)
         self._a = np.zeros(self._ja.size)
         self._diag_pos = np.flatnonzero(r == c) if self.symmetric else None
