@@ -43,8 +43,8 @@ def serial_numpy_blas() -> Iterator[None]:
     10^5-10^6 entries, which gain nothing from threads). OpenBLAS's idle threads busy-wait
     after each call and take the cores from the next assembly: measured on 2 cores, a
     TET10 residual assembly at 10^5 DOF took 65-70 ms after numpy work instead of 35-40 ms.
-    Nothing changes when ``OPENBLAS_NUM_THREADS`` is set in the environment (the user's
-    choice) or when threadpoolctl is missing.
+    Also a decorator: ``@serial_numpy_blas()``. Nothing changes when ``OPENBLAS_NUM_THREADS``
+    is set in the environment (the user's choice) or when threadpoolctl is missing.
     """
     if os.environ.get("OPENBLAS_NUM_THREADS"):
         yield

@@ -76,6 +76,7 @@ class _StepFailed(Exception):
     pass
 
 
+@serial_numpy_blas()
 def solve_incremental(
     problem: NonlinearProblem,
     linear_solver,
@@ -84,11 +85,6 @@ def solve_incremental(
     u0: np.ndarray | None = None,
 ) -> NewtonResult:
     """Drive the load factor from 0 to 1; raise ConvergenceError carrying the last state."""
-    with serial_numpy_blas():
-        return _solve_incremental(problem, linear_solver, options, progress, u0)
-
-
-def _solve_incremental(problem, linear_solver, options, progress, u0) -> NewtonResult:
     opt = options or NewtonOptions()
     u = np.zeros(problem.n_dofs) if u0 is None else u0.copy()
     lam = 0.0

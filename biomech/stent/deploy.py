@@ -149,12 +149,9 @@ class DeploymentSolver:
 
     # --- solution ---------------------------------------------------------------------------
 
+    @serial_numpy_blas()
     def solve(self, cfg: Configuration) -> tuple[Configuration, dict]:
         """Equilibrium from ``cfg`` with contact augmentation; commits history and friction."""
-        with serial_numpy_blas():
-            return self._solve(cfg)
-
-    def _solve(self, cfg: Configuration) -> tuple[Configuration, dict]:
         its = aug = 0
         while True:
             cfg, n, res = self._newton(cfg)

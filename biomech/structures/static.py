@@ -226,13 +226,10 @@ class Equilibrium:
             r -= C.T @ np.linalg.solve(CC, C @ r)
         return r
 
+    @serial_numpy_blas()
     def solve(self, state: BeamState, f_ext: np.ndarray | None = None) -> tuple[BeamState, EquilibriumInfo]:
         """Equilibrium from ``state`` (committed history); returns the new committed state.
         With a stabilisation, solved and settled until its error is within tolerance."""
-        with serial_numpy_blas():
-            return self._solve(state, f_ext)
-
-    def _solve(self, state: BeamState, f_ext) -> tuple[BeamState, EquilibriumInfo]:
         if self.stabilisation is None:
             state, its, aug, res, pen = self._solve_once(state, f_ext)
             return state, EquilibriumInfo(its, aug, res, pen)
