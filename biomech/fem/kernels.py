@@ -253,19 +253,16 @@ def _tangent(Aq, dNq, Finvq, dv, p, kk, h, mixed, T, D, Ke):
                     Ke[3 * b + k, 3 * a + i] = s
 
 
-CHUNK = 64
-
-
 @njit(cache=True, parallel=True)
 def assemble_solid(
     X, u, conn, dN_dxi, w, model_id, params, basis, bulk,
-    color_ptr, color_chunks, kpos, nptr, data, f, want_K, status,
+    chunk, color_ptr, color_chunks, kpos, nptr, data, f, want_K, status,
 ):
     """Scatter all elements of one block into the global force ``f`` and CSR ``data``.
 
-    Elements are processed in chunks of CHUNK consecutive elements; chunks of one colour
-    share no node (``color_chunks`` lists chunk indices by colour, see
-    ``assembly.color_chunks``), so each colour is a race-free parallel loop over chunks.
+    Elements are processed in chunks of ``chunk`` consecutive elements; chunks of one
+    colour share no node (``color_chunks`` lists chunk indices by colour, see
+    ``assembly.chunked_coloring``), so each colour is a race-free parallel loop over chunks.
     ``kpos[e, a, b]`` is the node-level CSR index of the (a, b) node pair; ``status[e]``
     receives each element's return code.
     """
@@ -275,13 +272,13 @@ def assemble_solid(
     ne = conn.shape[0]
     for c in range(color_ptr.shape[0] - 1):
         for idx in prange(color_ptr[c], color_ptr[c + 1]):
-            first = color_chunks[idx] * CHUNK
+            first = color_chunks[idx] * chunk
             Xe = np.empty((nn, 3))
             ue = np.empty((nn, 3))
             fe = np.empty(nd)
             Ke = np.empty((nd, nd))
             ws = make_workspace(nn, nq)
-            for e in range(first, min(first + CHUNK, ne)):
+            for e in range(first, min(first + chunk, ne)):
                 for a in range(nn):
                     for i in range(3):
                         Xe[a, i] = X[conn[e, a], i]
@@ -298,21 +295,32 @@ def assemble_solid(
 
 @njit(cache=True)
 def scatter(nodes, kpos_e, nptr, fe, Ke, data, f, want_K):
-    """Add one element's force and tangent at its nodes (layout: see assembly.py)."""
+    """Add one element's force and tangent at its nodes (layout: see assembly.py).
+
+    Node A's block row starts at 9 nptr[A]; its DOF i is the row segment of 3 deg entries
+    from there, deg = nptr[A+1] - nptr[A], and the pair (A, B) fills 3 of them.
+    """
     nn = nodes.shape[0]
     for a in range(nn):
         A = nodes[a]
         for i in range(3):
             f[3 * A + i] += fe[3 * a + i]
-        if want_K:
-            start = nptr[A]
-            deg = nptr[A + 1] - start
+        if not want_K:
+            continue
+        start = nptr[A]
+        deg = nptr[A + 1] - start
+        for i in range(3):
+            row = 9 * start + 3 * (i * deg - start)
+            r = 3 * a + i
             for b in range(nn):
-                k = kpos_e[a, b] - start
-                for i in range(3):
-                    row = 9 * start + i * 3 * deg + 3 * k
-                    for j in range(3):
-                        data[row + j] += Ke[3 * a + i, 3 * b + j]
+                pos = row + 3 * kpos_e[a, b]
+                c = 3 * b
+                v0 = Ke[r, c]
+                v1 = Ke[r, c + 1]
+                v2 = Ke[r, c + 2]
+                data[pos] += v0
+                data[pos + 1] += v1
+                data[pos + 2] += v2
 
 
 @njit(cache=True, parallel=True)

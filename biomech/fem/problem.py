@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from biomech.fem.assembly import (
     Pattern,
     build_pattern,
-    color_chunks,
+    chunked_coloring,
     dirichlet_positions,
     node_pair_positions,
 )
 from biomech.fem.elements import element
-from biomech.fem.kernels import CHUNK, assemble_solid, element_stress
+from biomech.fem.kernels import assemble_solid, element_stress
 from biomech.fem.surface import assemble_pressure
 
 
@@ -29,6 +30,7 @@ class SolidBlock:
     N: np.ndarray = None
     dN: np.ndarray = None
     w: np.ndarray = None
+    chunk: int = 0
     color_ptr: np.ndarray = None
     color_chunks: np.ndarray = None
     kpos: np.ndarray = None
@@ -76,7 +78,9 @@ class Problem:
         )
         for b in solids:
             b.N, b.dN, b.w = element(b.cell_type).tabulate()
-            b.color_ptr, b.color_chunks = color_chunks(b.conn, self.n_nodes, CHUNK)
+            b.chunk, b.color_ptr, b.color_chunks = chunked_coloring(
+                b.conn, self.n_nodes, numba.get_num_threads()
+            )
             b.kpos = node_pair_positions(b.conn, self.pattern.nptr, self.pattern.nind)
         for b in pressures:
             b.N, b.dN, b.w = element(b.cell_type).tabulate()
@@ -123,7 +127,7 @@ class Problem:
             status = np.zeros(len(b.conn), dtype=np.int64)
             assemble_solid(
                 self.X, u, b.conn, b.dN, b.w, b.model_id, b.params, b.basis, b.bulk,
-                b.color_ptr, b.color_chunks, b.kpos, p.nptr, data, R, want_K, status,
+                b.chunk, b.color_ptr, b.color_chunks, b.kpos, p.nptr, data, R, want_K, status,
             )
             bad.append(np.flatnonzero(status))
         for b in self.pressures:

@@ -45,29 +45,25 @@ def pressure_face(xe, N, dN, w, p, fe, Ke, want_K, symmetric):
                 fe[3 * a + i] += c * n[i]
         if not want_K:
             continue
-        # d n / d x_b = dN_b,s [x_r]x - dN_b,r [x_s]x ;  K_ab = p w N_a d n / d x_b
-        for a in range(nn):
-            c = p * N[q, a] * w[q]
-            for b in range(nn):
-                ds = dN[q, b, 1]
-                dr = dN[q, b, 0]
-                # skew(v) m = v x m: rows of skew(v): [0,-v2,v1],[v2,0,-v0],[-v1,v0,0]
-                for i in range(3):
-                    for k in range(3):
-                        sk = 0.0
-                        if i == 0 and k == 1:
-                            sk = -(ds * xr[2] - dr * xs[2])
-                        elif i == 0 and k == 2:
-                            sk = ds * xr[1] - dr * xs[1]
-                        elif i == 1 and k == 0:
-                            sk = ds * xr[2] - dr * xs[2]
-                        elif i == 1 and k == 2:
-                            sk = -(ds * xr[0] - dr * xs[0])
-                        elif i == 2 and k == 0:
-                            sk = -(ds * xr[1] - dr * xs[1])
-                        elif i == 2 and k == 1:
-                            sk = ds * xr[0] - dr * xs[0]
-                        Ke[3 * a + i, 3 * b + k] += c * sk
+        # n = x_r × x_s, so d n / d x_b = ds [x_r]× − dr [x_s]× = [v]×, v = ds x_r − dr x_s
+        # (ds, dr = ∂N_b/∂s, ∂N_b/∂r);  K_ab = p w N_a [v]×,
+        # [v]× = [[0, −v2, v1], [v2, 0, −v0], [−v1, v0, 0]]
+        for b in range(nn):
+            ds = dN[q, b, 1]
+            dr = dN[q, b, 0]
+            v0 = ds * xr[0] - dr * xs[0]
+            v1 = ds * xr[1] - dr * xs[1]
+            v2 = ds * xr[2] - dr * xs[2]
+            cb = 3 * b
+            for a in range(nn):
+                c = p * N[q, a] * w[q]
+                ra = 3 * a
+                Ke[ra, cb + 1] -= c * v2
+                Ke[ra, cb + 2] += c * v1
+                Ke[ra + 1, cb] += c * v2
+                Ke[ra + 1, cb + 2] -= c * v0
+                Ke[ra + 2, cb] -= c * v1
+                Ke[ra + 2, cb + 1] += c * v0
     if want_K and symmetric:
         nd = 3 * nn
         for r in range(nd):
