@@ -41,24 +41,69 @@ class Pattern:
 
 def build_pattern(n_nodes: int, connectivities: list[np.ndarray]) -> Pattern:
     """Node adjacency of all element/face blocks, expanded to 3 dofs per node."""
-    keys = [_pair_keys(c, n_nodes) for c in connectivities if len(c)]
-    keys.append(np.arange(n_nodes, dtype=np.int64) * (n_nodes + 1))  # every node on the diagonal
-    uniq = np.unique(np.concatenate(keys))
-    rows = uniq // n_nodes
-    nind = (uniq % n_nodes).astype(np.int64)
-    nptr = np.zeros(n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_nodes), out=nptr[1:])
+    blocks = [np.asarray(c, dtype=np.int64) for c in connectivities if len(c)]
+    width = max((c.shape[1] for c in blocks), default=1)
+    rows = -np.ones((sum(len(c) for c in blocks), width), dtype=np.int64)  # -1 pads
+    start = 0
+    for c in blocks:
+        rows[start : start + len(c), : c.shape[1]] = c
+        start += len(c)
+    nptr, nind = _node_adjacency(rows, n_nodes)
     indptr, indices = _expand_to_dofs(nptr, nind)
     if 9 * nptr[-1] < 2**31 - 1:  # 32-bit indices halve the index memory and suit PARDISO
         indptr, indices = indptr.astype(np.int32), indices.astype(np.int32)
+        nind = nind.astype(np.int32)
     return Pattern(n_nodes, nptr, nind, indptr, indices)
 
 
-def _pair_keys(conn: np.ndarray, n_nodes: int) -> np.ndarray:
-    nn = conn.shape[1]
-    a = np.repeat(conn, nn, axis=1).astype(np.int64)
-    b = np.tile(conn, (1, nn)).astype(np.int64)
-    return np.unique((a * n_nodes + b).ravel())
+@njit(cache=True)
+def _node_adjacency(rows, n_nodes):
+    """(nptr, nind): for each node, itself and every node sharing a row, ascending.
+
+    ``rows`` lists the nodes of each element or face (-1 pads). Walks node -> rows ->
+    nodes with a marker array (about 1 s at 1e6 TET10 DOF, where sorting 2e7 node-pair
+    keys with np.unique took ~25 s)."""
+    count = np.zeros(n_nodes + 1, dtype=np.int64)
+    for e in range(rows.shape[0]):
+        for a in range(rows.shape[1]):
+            if rows[e, a] >= 0:
+                count[rows[e, a] + 1] += 1
+    for A in range(n_nodes):
+        count[A + 1] += count[A]
+    fill = count[:-1].copy()
+    inc = np.empty(count[n_nodes], dtype=np.int64)
+    for e in range(rows.shape[0]):
+        for a in range(rows.shape[1]):
+            A = rows[e, a]
+            if A >= 0:
+                inc[fill[A]] = e
+                fill[A] += 1
+    mark = np.full(n_nodes, -1, dtype=np.int64)
+    nptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    for A in range(n_nodes):
+        mark[A] = A
+        deg = 1  # the diagonal, also for a node in no row
+        for t in range(count[A], count[A + 1]):
+            for B in rows[inc[t]]:
+                if B >= 0 and mark[B] != A:
+                    mark[B] = A
+                    deg += 1
+        nptr[A + 1] = nptr[A] + deg
+    mark[:] = -1
+    nind = np.empty(nptr[n_nodes], dtype=np.int64)
+    for A in range(n_nodes):
+        k = nptr[A]
+        mark[A] = A
+        nind[k] = A
+        k += 1
+        for t in range(count[A], count[A + 1]):
+            for B in rows[inc[t]]:
+                if B >= 0 and mark[B] != A:
+                    mark[B] = A
+                    nind[k] = B
+                    k += 1
+        nind[nptr[A] : nptr[A + 1]].sort()
+    return nptr, nind
 
 
 @njit(cache=True)

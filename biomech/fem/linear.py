@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from numba import njit
 
 __all__ = [
     "AMG_THRESHOLD",
@@ -311,6 +312,29 @@ def pardiso_available() -> bool:
     return _pardiso_template() is not None
 
 
+@njit(cache=True)
+def _row_tails(src, ia, indptr):
+    """True when the gathered entries of row r (src[ia[r]:ia[r+1]]) are exactly the tail
+    indptr[r+1] - (ia[r+1] - ia[r]) .. indptr[r+1] - 1 of the full CSR row r."""
+    for r in range(ia.shape[0] - 1):
+        m = ia[r + 1] - ia[r]
+        first = indptr[r + 1] - m
+        for k in range(m):
+            if src[ia[r] + k] != first + k:
+                return False
+    return True
+
+
+@njit(cache=True)
+def _copy_row_tails(data, indptr, first, out):
+    """out = the concatenation of data[first[r]:indptr[r+1]] over the rows r."""
+    k = 0
+    for r in range(first.shape[0]):
+        for p in range(first[r], indptr[r + 1]):
+            out[k] = data[p]
+            k += 1
+
+
 class PardisoSolver(LinearSolver):
     """MKL PARDISO with explicit phases: 11 once per pattern, 22 per factorize, 33 per solve.
 
@@ -386,6 +410,7 @@ class PardisoSolver(LinearSolver):
         self._ja: np.ndarray | None = None
         self._gather: np.ndarray | None = None  # full-CSR data index per upper entry
         self._gather_pad = False
+        self._row_first: np.ndarray | None = None  # or: where each row's upper part starts
         self._diag_pos: np.ndarray | None = None
         self._U: sp.csr_matrix | None = None    # view on (_a, _ja, _ia) for residuals
         self._dummy = np.zeros(1)
@@ -506,11 +531,14 @@ class PardisoSolver(LinearSolver):
         np.cumsum(np.bincount(r, minlength=n), out=ia[1:])
         self._ia = ia
         self._ja = c.astype(np.int32)
-        if (not self.symmetric and np.array_equal(src, np.arange(nnz))):
-            self._gather = None          # identity map: plain copy
-        else:  # 32-bit: nnz < 2**31 was checked above
-            self._gather = src.astype(np.int32)
+        self._gather, self._row_first = None, None
         self._gather_pad = bool(self.symmetric and src.size and src.max() >= nnz)
+        if self.symmetric and not self._gather_pad and _row_tails(src, ia, K.indptr):
+            # each row's upper part is the tail of the full row from its diagonal on: keep
+            # one start per row, not one index per entry (165 MB less at 1e6 TET10 DOF)
+            self._row_first = src[ia[:-1]].astype(np.int64)
+        elif self.symmetric or not np.array_equal(src, np.arange(nnz)):
+            self._gather = src.astype(np.int32)  # 32-bit: nnz < 2**31 was checked above
         self._a = np.zeros(self._ja.size)
         self._diag_pos = np.flatnonzero(r == c) if self.symmetric else None
         self._U = sp.csr_matrix((self._a, self._ja, self._ia), shape=(n, n), copy=False)
@@ -521,7 +549,9 @@ class PardisoSolver(LinearSolver):
         data = K.data
         if data.dtype != np.float64:
             data = data.astype(np.float64)
-        if self._gather is None:
+        if self._row_first is not None:
+            _copy_row_tails(data, K.indptr, self._row_first, self._a)
+        elif self._gather is None:  # identity map
             np.copyto(self._a, data)
         elif self._gather_pad:       # inserted structural zero diagonals
             np.take(np.append(data, 0.0), self._gather, out=self._a)
@@ -652,7 +682,7 @@ class PardisoSolver(LinearSolver):
             self._free(everything=True)
         finally:
             self._a = self._ia = self._ja = self._gather = self._U = None
-            self._diag_pos = None
+            self._diag_pos = self._row_first = None
             self._pattern = None
 
     def __del__(self) -> None:  # free MKL memory when garbage-collected

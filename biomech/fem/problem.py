@@ -88,6 +88,8 @@ class Problem:
         self._zero_pos, self._diag_pos = dirichlet_positions(
             self.pattern.indptr, self.pattern.indices, constrained
         )
+        if self.pattern.nnz < 2**31 - 1:  # 32 bits: ~60 MB less at 1e6 DOF
+            self._zero_pos = self._zero_pos.astype(np.int32)
         self._spring_diag = self._diagonal_positions() if self.springs.any() else None
         self.bad_elements: list[np.ndarray] = []
         self._data: np.ndarray | None = None  # tangent values, reused by every assembly

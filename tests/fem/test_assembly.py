@@ -57,3 +57,28 @@ def test_chunk_size_does_not_change_the_assembly():
     R2, data2, _ = problem.assemble(u, 1.0, True)
     np.testing.assert_allclose(R2, R1, rtol=0, atol=1e-13 * np.abs(R1).max())
     np.testing.assert_allclose(data2, data1, rtol=0, atol=1e-13 * np.abs(data1).max())
+
+
+def test_pattern_is_every_node_pair_sharing_an_element_or_face():
+    from biomech.fem.assembly import build_pattern
+
+    rng = np.random.default_rng(3)
+    n_nodes = 40  # node 39 is in no element: it keeps its diagonal only
+    tets = rng.integers(0, 39, size=(30, 10))
+    faces = rng.integers(0, 39, size=(12, 6))
+    pattern = build_pattern(n_nodes, [tets, faces, np.empty((0, 4), dtype=np.int64)])
+    expected = [{A} for A in range(n_nodes)]
+    for row in list(tets) + list(faces):
+        for A in row:
+            expected[A].update(row.tolist())
+    for A in range(n_nodes):
+        got = pattern.nind[pattern.nptr[A] : pattern.nptr[A + 1]].tolist()
+        assert got == sorted(expected[A])
+    # dof level: row 3A+i holds columns 3B+j for every neighbour B, ascending
+    dense = np.zeros((3 * n_nodes, 3 * n_nodes), dtype=bool)
+    for A in range(n_nodes):
+        for B in expected[A]:
+            dense[3 * A : 3 * A + 3, 3 * B : 3 * B + 3] = True
+    m = pattern.matrix(np.ones(pattern.nnz))
+    np.testing.assert_array_equal(m.toarray().astype(bool), dense)
+    assert m.has_canonical_format

@@ -217,6 +217,25 @@ def test_pardiso_unsorted_indices(problem):
 
 
 @needs_pardiso
+def test_pardiso_upper_triangle_gather_modes(problem):
+    """Sorted rows with every diagonal: the upper triangle is each row's tail (one start
+    per row is kept); unsorted rows or a missing diagonal: one index per entry."""
+    K, b = problem["K"], problem["b"]
+    s = PardisoSolver(problem["n"], symmetric=True)
+    s.factorize(K)
+    assert s._row_first is not None and s._gather is None
+    np.testing.assert_array_equal(s._U.toarray(), sp.triu(K).toarray())
+    assert relres(K, s.solve(b), b) < 1e-10
+    Kz = K.tolil()
+    Kz[3, 3] = 0.0  # a zero that stays in the pattern keeps the row-tail mode
+    Kz = Kz.tocsr()
+    Kz.eliminate_zeros()  # ... dropping it leaves row 3 without its diagonal
+    s2 = PardisoSolver(problem["n"], symmetric=True)
+    s2._build_pattern(Kz)
+    assert s2._row_first is None and s2._gather is not None and s2._gather_pad
+
+
+@needs_pardiso
 def test_pardiso_indefinite_shifted(problem):
     K, b = problem["K"], problem["b"]
     Ks = (K - 0.05 * sp.eye(K.shape[0], format="csr")).tocsr()
