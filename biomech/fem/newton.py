@@ -6,6 +6,11 @@ constrained-dof mask and the prescribed displacements. Converged when the residu
 drops below ``rtol`` times the larger of the step's first residual and the applied
 load/reaction norm (or below ``atol``), and the energy norm |du·R| below ``etol`` times
 the first one.
+
+The linear solver needs ``factorize(K)`` and ``solve(b)``; with ``load(K)``, ``factor()``
+and ``release_factor()`` as well (biomech's solvers), the BFGS path frees the old factor
+before assembling a new tangent and the problem's tangent buffer (``release_tangent``)
+before factorizing, which lowers the peak memory of large models.
 """
 
 from __future__ import annotations
@@ -197,6 +202,22 @@ def _newton_step(problem, linear_solver, u_start, lam, opt, timings):
     )
 
 
+def _load_tangent(problem, linear_solver, data) -> Callable[[], None]:
+    """Hand the tangent to the solver and drop the problem's buffer; returns what
+    factorizes it. Call that after dropping ``data`` too: a solver that copies the values
+    (PARDISO) then factorizes without the full tangent resident. A solver with only
+    ``factorize`` is factorized here."""
+    load, factor = getattr(linear_solver, "load", None), getattr(linear_solver, "factor", None)
+    if load is None or factor is None:
+        linear_solver.factorize(problem.tangent(data))
+        return lambda: None
+    load(problem.tangent(data))
+    release = getattr(problem, "release_tangent", None)
+    if release is not None:
+        release()
+    return factor
+
+
 def _reference(problem, r0: float) -> float:
     """Residual yardstick: the step's first residual, or the applied loads and reactions
     when larger (a small increment of a large load must not chase round-off)."""
@@ -215,13 +236,19 @@ def _bfgs_step(problem, linear_solver, u_start, lam, opt, timings, state):
     history: list[tuple[np.ndarray, np.ndarray, float]] = []
 
     def refactorize(u):
+        state["factorized"] = False
+        release_factor = getattr(linear_solver, "release_factor", None)
+        if release_factor is not None:
+            release_factor()  # the old factor is not held beside the new tangent
         t = time.perf_counter()
         R, data, n_bad = problem.assemble(u, lam, True)
         timings["assemble_s"] += time.perf_counter() - t
         if n_bad:
             raise _StepFailed(f"{n_bad} element(s) inverted (det F <= 0) at load factor {lam:.4g}")
         t = time.perf_counter()
-        linear_solver.factorize(problem.tangent(data))
+        factor = _load_tangent(problem, linear_solver, data)
+        del data
+        factor()
         timings["factorize_s"] += time.perf_counter() - t
         timings["factorizations"] += 1
         state["factorized"] = True

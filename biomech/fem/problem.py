@@ -149,6 +149,11 @@ class Problem:
         self.bad_elements = bad
         return R, (data if want_K else None), int(sum(len(x) for x in bad))
 
+    def release_tangent(self) -> None:
+        """Drop the tangent buffer; the next tangent assembly allocates a fresh one (a
+        BFGS solver frees it while PARDISO factorizes: 0.6 GB at 1e6 TET10 DOF)."""
+        self._data = None
+
     def tangent(self, data: np.ndarray):
         """The CSR tangent with constrained rows/columns replaced by identity."""
         data[self._zero_pos] = 0.0
