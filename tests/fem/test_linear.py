@@ -216,6 +216,39 @@ def test_pardiso_unsorted_indices(problem):
     assert relres(K, s.solve(problem["b"]), problem["b"]) < 1e-10
 
 
+@pytest.mark.parametrize("kind, kw", KINDS)
+def test_load_then_factor_equals_factorize(problem, kind, kw):
+    K, b, ref = problem["K"], problem["b"], problem["ref"]
+    s = _solver(kind, problem, **kw)
+    with pytest.raises(LinearSolverError, match="before load"):
+        s.factor()
+    Kw = K.copy()
+    s.load(Kw)
+    Kw.data[:] = np.nan  # what the caller does with K after load is PARDISO's business only
+    if kind != "pardiso":
+        Kw.data[:] = K.data  # the others keep K until factor()
+    s.factor()
+    assert np.linalg.norm(s.solve(b) - ref) <= 1e-7 * np.linalg.norm(ref)
+    s.release_factor()
+    s.load(K)
+    s.factor()
+    assert np.linalg.norm(s.solve(b) - ref) <= 1e-7 * np.linalg.norm(ref)
+    assert s.stats["factorizations"] == 2
+
+
+@needs_pardiso
+def test_pardiso_release_factor_keeps_the_analysis(problem):
+    K, b = problem["K"], problem["b"]
+    s = PardisoSolver(problem["n"], symmetric=True)
+    s.factorize(K)
+    s.release_factor()
+    with pytest.raises(LinearSolverError, match="before a successful factorize"):
+        s.solve(b)
+    s.factorize(K)
+    assert relres(K, s.solve(b), b) < 1e-10
+    assert s.stats["analyses"] == 1
+
+
 @needs_pardiso
 def test_pardiso_upper_triangle_gather_modes(problem):
     """Sorted rows with every diagonal: the upper triangle is each row's tail (one start
