@@ -57,12 +57,9 @@ def build_pattern(n_nodes: int, connectivities: list[np.ndarray]) -> Pattern:
 
 
 @njit(cache=True)
-def _node_adjacency(rows, n_nodes):
-    """(nptr, nind): for each node, itself and every node sharing a row, ascending.
-
-    ``rows`` lists the nodes of each element or face (-1 pads). Walks node -> rows ->
-    nodes with a marker array (about 1 s at 1e6 TET10 DOF, where sorting 2e7 node-pair
-    keys with np.unique took ~25 s)."""
+def _node_rows(rows, n_nodes):
+    """Node -> rows incidence in CSR form: the rows holding node A are
+    inc[count[A]:count[A+1]] (``rows`` lists nodes, -1 pads)."""
     count = np.zeros(n_nodes + 1, dtype=np.int64)
     for e in range(rows.shape[0]):
         for a in range(rows.shape[1]):
@@ -78,6 +75,17 @@ def _node_adjacency(rows, n_nodes):
             if A >= 0:
                 inc[fill[A]] = e
                 fill[A] += 1
+    return count, inc
+
+
+@njit(cache=True)
+def _node_adjacency(rows, n_nodes):
+    """(nptr, nind): for each node, itself and every node sharing a row, ascending.
+
+    ``rows`` lists the nodes of each element or face (-1 pads). Walks node -> rows ->
+    nodes with a marker array (about 1 s at 1e6 TET10 DOF, where sorting 2e7 node-pair
+    keys with np.unique took ~25 s)."""
+    count, inc = _node_rows(rows, n_nodes)
     mark = np.full(n_nodes, -1, dtype=np.int64)
     nptr = np.zeros(n_nodes + 1, dtype=np.int64)
     for A in range(n_nodes):
@@ -216,22 +224,7 @@ def color_elements(conn, n_nodes):
 def _greedy_colors(conn, n_nodes):
     """Colour the rows of ``conn`` (node lists, -1 = padding) so rows of a colour share no node."""
     ne, nn = conn.shape
-    # node -> elements incidence
-    count = np.zeros(n_nodes + 1, dtype=np.int64)
-    for e in range(ne):
-        for a in range(nn):
-            if conn[e, a] >= 0:
-                count[conn[e, a] + 1] += 1
-    for i in range(n_nodes):
-        count[i + 1] += count[i]
-    fill = count[:-1].copy()
-    inc = np.empty(count[n_nodes], dtype=np.int64)
-    for e in range(ne):
-        for a in range(nn):
-            A = conn[e, a]
-            if A >= 0:
-                inc[fill[A]] = e
-                fill[A] += 1
+    count, inc = _node_rows(conn, n_nodes)
     color = -np.ones(ne, dtype=np.int64)
     used = np.full(ne + 1, -1, dtype=np.int64)  # used[c] == e  => colour c taken near e
     n_colors = 0
