@@ -608,13 +608,13 @@ class PardisoSolver(LinearSolver):
         self._factorized = False
         if not self._analysed:
             self._analyse()
-        self._loaded = True
+        self._values_loaded = True
 
     def factor(self) -> None:
         """Numerical factorization (phase 22) of the values ``load`` copied."""
-        if not getattr(self, "_loaded", False):
+        if not getattr(self, "_values_loaded", False):
             raise LinearSolverError("factor() called before load()")
-        self._loaded = False
+        self._values_loaded = False
         t1 = time.perf_counter()
         err = self._call(22)
         if err == -4 and self.mtype == 2:
