@@ -262,6 +262,21 @@ def _project(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, ba
         return tri, w, region, p, nu, gn
     h, start, items, boxes = _grid(xm, tris, radius)
     fn, en, vn = _normals(xm, tris, tri_edge, len(edge_tris))
+    return _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, band,
+                       h, start, items, boxes, fn, en, vn)
+
+
+@njit(cache=True)
+def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, band,
+                h, start, items, boxes, fn, en, vn):
+    """``_project`` with the master's grid and normals given (a fixed master surface)."""
+    ns = len(xs)
+    tri = np.full((ns, MAXP), -1, np.int64)
+    w = np.full((ns, MAXP, 3), np.nan)
+    region = np.full((ns, MAXP), -1, np.int64)
+    p = np.full((ns, MAXP, 3), np.nan)
+    nu = np.full((ns, MAXP, 3), np.nan)
+    gn = np.full((ns, MAXP), -np.inf)
     mask = len(start) - 2
     ident = np.arange(len(tris))
     ct = np.empty(MAXC, np.int64)  # nearest candidates of one slave
@@ -418,6 +433,25 @@ def _smooth_max(g, delta, wts):
 
 
 @njit(cache=True)
+def _smoothed_gaps(tri, nu, gn, offset, delta):
+    """Per slave the smoothed maximum c of its pairs' gaps (−inf: no pair) and ∇c = Σ w ν."""
+    ns = len(tri)
+    c = np.full(ns, -np.inf)
+    grad = np.zeros((ns, 3))
+    wts = np.zeros(MAXP)
+    for s in range(ns):
+        m = 0
+        while m < MAXP and tri[s, m] >= 0:
+            m += 1
+        if m == 0:
+            continue
+        c[s] = _smooth_max(gn[s, :m] + offset[s], delta[s], wts)
+        for j in range(m):
+            grad[s] += wts[j] * nu[s, j]
+    return c, grad
+
+
+@njit(cache=True)
 def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt, mu,
               anchor_tri, anchor_w, slave_dofs, master_dofs, n_dof, assemble):
     """Per slave: the smoothed maximum c of its pairs' gaps and their weights, the normal force
@@ -449,7 +483,7 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
             if wts[s, j] > 0.0:
                 blocks[s, nblk[s]], pair[s, nblk[s]] = tri[s, j], j
                 nblk[s] += 1
-        if mu > 0.0 and anchor_tri[s] >= 0:
+        if mu[s] > 0.0 and anchor_tri[s] >= 0:
             known = False
             for q in range(nblk[s]):
                 known = known or blocks[s, q] == anchor_tri[s]
@@ -502,7 +536,7 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
         fl = lam[s] * gc
         Kl = k * np.outer(gc, gc) + lam[s] * Hc
         nn = np.sqrt(nbar @ nbar)
-        if mu > 0.0 and anchor_tri[s] >= 0 and nn > _TINY:
+        if mu[s] > 0.0 and anchor_tri[s] >= 0 and nn > _TINY:
             at = anchor_tri[s]
             ba = 0
             while blocks[s, ba] != at:
@@ -522,15 +556,15 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
             for a in range(nl):
                 dt[:, 3 * a:3 * a + 3] += kt * WA[a] * P
             tn = np.sqrt(tr @ tr)
-            if tn <= mu * lam[s]:
+            if tn <= mu[s] * lam[s]:
                 fv = tr
                 dfv = dt
             else:
                 slip[s] = True
                 th = tr / tn
-                fv = mu * lam[s] * th
-                dfv = (mu * k * np.outer(th, gc)
-                       + (mu * lam[s] / tn) * ((I3 - np.outer(th, th)) @ dt))
+                fv = mu[s] * lam[s] * th
+                dfv = (mu[s] * k * np.outer(th, gc)
+                       + (mu[s] * lam[s] / tn) * ((I3 - np.outer(th, th)) @ dt))
             ft[s] = fv
             fl += np.outer(WA, fv).ravel()
             for a in range(nl):
@@ -605,9 +639,11 @@ class SurfaceContact:
         ns = len(self.offset)
         self._delta = np.maximum(SMOOTH * self.offset, 1e-6)  # smoothing of the max, mm
         self.multipliers = np.zeros(ns)  # λ_AL per slave node, N
+        self.friction_mask = np.ones(ns)  # × friction per slave node (0: frictionless)
         self.anchor_tri = np.full(ns, -1, np.int64)  # committed friction history
         self.anchor_w = np.zeros((ns, 3))
         self._last: dict | None = None
+        self._fixed: tuple | None = None  # fixed_gaps' master, grid and normals
 
     def _radius(self, xm: np.ndarray) -> float:
         if self.search_radius is None:
@@ -623,13 +659,33 @@ class SurfaceContact:
         return xs, xm, _project(xs, xm, self.triangles, self._tri_edge, self._edge_tris,
                                 self._fan_start, self._fan, float(self.side), r, self._delta)
 
+    def fixed_gaps(self, x_slave: np.ndarray, x_master: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Against a master that does not move between calls (its search grid and normals are
+        built once, at the first call, for these ``x_master``): per slave the smoothed gap c
+        (mm, > 0 violation, −inf beyond the search radius; the smoothed maximum over its
+        pairs, as in the forces) and its gradient ∂c/∂x_slave (n, 3)."""
+        xs = np.ascontiguousarray(x_slave, float).reshape(-1, 3)
+        if self._fixed is None or self._fixed[0] is not x_master:
+            xm = np.ascontiguousarray(x_master, float).reshape(-1, 3)
+            r = self._radius(xm)
+            grid = _grid(xm, self.triangles, r)
+            normals = _normals(xm, self.triangles, self._tri_edge, len(self._edge_tris))
+            self._fixed = (x_master, xm, r, grid, normals)
+        _, xm, r, grid, normals = self._fixed
+        tri, _, _, _, nu, gn = _project_on(xs, xm, self.triangles, self._tri_edge,
+                                           self._edge_tris, self._fan_start, self._fan,
+                                           float(self.side), r, self._delta, *grid, *normals)
+        return _smoothed_gaps(tri, nu, gn, self.offset, self._delta)
+
     def _evaluate(self, xs, xm, slave_dofs, master_dofs, n_dof, assemble):
         xs, xm, (tri, w, region, p, nu, gn) = self._project(xs, xm)
         sd = np.ascontiguousarray(slave_dofs, np.int64).reshape(-1, 3)
         md = np.ascontiguousarray(master_dofs, np.int64).reshape(-1, 3)
         f, rows, cols, vals, c, lam, wts, ft, slip = _assemble(
             xs, xm, self.triangles, tri, w, region, nu, gn, self.offset, self._delta,
-            self.multipliers, self.penalty, self.tangential_penalty, self.friction,
+            self.multipliers, self.penalty, self.tangential_penalty,
+            self.friction * self.friction_mask,
             self.anchor_tri, self.anchor_w, sd, md, int(n_dof), assemble)
         self._last = {"xm": xm, "tri": tri, "w": w, "p": p, "c": c, "lam": lam, "wts": wts,
                       "ft": ft, "slip": slip}

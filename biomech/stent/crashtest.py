@@ -35,6 +35,7 @@ class CrashTest:
     figures: dict[str, Any]
     states: list[np.ndarray] = field(default_factory=list)
     beams: np.ndarray | None = None
+    membranes: np.ndarray | None = None  # fabric triangles (node ids), stent-grafts only
     gaps: np.ndarray | None = None
     strain: np.ndarray | None = None
     wall_points: np.ndarray | None = None
@@ -188,7 +189,8 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
         wall_s=time.perf_counter() - t0)
     states = [h["state"].beam.x.copy() for h in out["history"] if "state" in h]
     states += [dia.beam.x.copy(), sys_cfg.beam.x.copy()]
-    return CrashTest(device.name, figures, states, np.asarray(solver.beam.beams), gaps,
+    return CrashTest(device.name, figures, states, np.asarray(solver.beam.beams),
+                     np.asarray(solver.beam.membranes), gaps,
                      np.maximum(strain_dia, strain_sys),
                      vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
 
@@ -232,15 +234,20 @@ def _sizing(vessel, device, s0: float, lumen_d: float) -> dict[str, float]:
 
 
 def _pressures(solver, cfg, lam: np.ndarray, lumen_d: float) -> dict[str, float]:
-    """Mean contact pressure over the device's cylindrical envelope and peak over one strut
-    footprint (node force / (strut width × attributed strut length)), kPa."""
-    beams = np.asarray(solver.beam.beams)
+    """Mean contact pressure over the device's cylindrical envelope and peak over one node's
+    footprint (node force / (strut width × attributed strut length), plus a third of the
+    attached fabric triangles' area for a stent-graft), kPa."""
+    model = solver.beam
+    beams = np.asarray(model.beams)
     w = _node_lengths(cfg.beam.x, beams)
     width = np.zeros(len(w))
-    np.maximum.at(width, beams.ravel(), np.repeat(np.asarray(solver.beam.width), 2))
+    np.maximum.at(width, beams.ravel(), np.repeat(np.asarray(model.width), 2))
+    footprint = width * w
+    if len(model.membranes):
+        np.add.at(footprint, model.membranes.ravel(), np.repeat(model.area0 / 3.0, 3))
     length = float(np.ptp(cfg.beam.x @ solver.axis))
     mean = lam.sum() / (np.pi * lumen_d * max(length, 1e-9))
-    peak = np.max(lam / np.maximum(width * w, 1e-12))
+    peak = np.max(lam / np.maximum(footprint, 1e-12))
     return {"mean_contact_pressure_kPa": 1e3 * float(mean),
             "peak_contact_pressure_kPa": 1e3 * float(peak)}
 

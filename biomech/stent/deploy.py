@@ -11,6 +11,14 @@ that momentarily loses contact in a Newton iterate floats free). The catheter is
 with them still held (the pusher: the device springs onto the wall), then they are released
 and the wall contact (with friction) carries the device. Quasi-static: every reported state
 is an equilibrium (residual below tolerance), so no energy balance is needed to show it.
+
+A stent-graft with its fabric (``deploy(..., fabric=True)``): slack fabric has next to no
+stiffness and stalls Newton, so the crimp and the catheter's withdrawal are done by explicit
+relaxation (:mod:`biomech.structures.relaxation`: mass-scaled, kinetically damped; every
+stage run to a stated out-of-balance force), the lumen rigid and frictionless; Newton then
+takes the device, the deformable wall and friction on the struts from there, the fabric
+nodes held by springs that are softened and settled until their force is within
+``QUASI_STATIC_RTOL`` of the wall force.
 Units: mm, N, MPa.
 """
 
@@ -24,10 +32,20 @@ import scipy.sparse as sp
 
 from biomech.errors import CaseError, ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
+from biomech.structures.relaxation import RelaxationOptions
 from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
 from biomech.threads import serial_numpy_blas
 
 _NO_TIES = np.zeros((0, 2), np.int64)  # model.links already holds the ties
+# explicit relaxation of a stent-graft's crimp and release: out-of-balance force within 1e-3
+# of the largest internal force; Newton takes over for the final equilibria
+RELAXATION = RelaxationOptions(rtol=1e-3)
+RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton close
+MAX_SETTLES = 80
+# 100 × the bench's: the deployment's Newton starts from an explicit release whose fabric is
+# not yet in equilibrium (the softer spring let its first steps stretch the fabric taut); the
+# settling softens it to 1e-3 of this
+FABRIC_SPRING = 1e-2
 
 
 @dataclass
@@ -60,8 +78,12 @@ class DeploymentSolver:
     """Newton for device + wall + contacts (see the module docstring)."""
 
     def __init__(self, beam: BeamModel, wall: Wall, catheter, lumen_contact, *,
-                 axis_point: np.ndarray, axis: np.ndarray, options: SolveOptions | None = None):
+                 axis_point: np.ndarray, axis: np.ndarray, options: SolveOptions | None = None,
+                 soft_nodes: np.ndarray | None = None, soft_stiffness: float = 0.0):
         self.beam, self.wall = beam, wall
+        self.soft_nodes = np.zeros(0, np.int64) if soft_nodes is None else soft_nodes
+        self.soft_stiffness = soft_stiffness  # N/mm, see solve()
+        self._springs: tuple[float, np.ndarray] | None = None
         self.catheter, self.lumen = catheter, lumen_contact
         self.axis_point, self.axis = np.asarray(axis_point, float), np.asarray(axis, float)
         self.hold = True
@@ -99,6 +121,13 @@ class DeploymentSolver:
             r[self.n_b:] = R
             blocks.append(self.wall.problem.tangent(data))
         K = sp.block_diag(blocks, format="csr")
+        if self._springs is not None:
+            k, anchor = self._springs
+            dofs = (6 * self.soft_nodes[:, None] + np.arange(3)).ravel()
+            r[dofs] += k * (cfg.beam.x[self.soft_nodes] - anchor).ravel()
+            d = np.zeros(self.n)
+            d[dofs] = k
+            K = K + sp.diags(d)
         if self.catheter is not None:
             fc, Kc = self.catheter.forces(cfg.beam.x, self.n)
             r += fc
@@ -151,7 +180,39 @@ class DeploymentSolver:
 
     @serial_numpy_blas()
     def solve(self, cfg: Configuration) -> tuple[Configuration, dict]:
-        """Equilibrium from ``cfg`` with contact augmentation; commits history and friction."""
+        """Equilibrium from ``cfg`` with contact augmentation; commits history and friction.
+
+        With ``soft_nodes`` (a stent-graft's fabric, next to no stiffness when slack) each
+        solve holds them by springs of ``soft_stiffness`` to where they were (a dashpot over
+        the step, Abaqus's "stabilize") and is repeated from where it ended, the springs
+        softened ×0.3 per solve to 1 %, until the springs' total force is within
+        ``QUASI_STATIC_RTOL`` of the wall force (at least ``QUASI_STATIC_ATOL``): the error of
+        the reported forces. Otherwise ConvergenceError "not quasi-static"."""
+        if not len(self.soft_nodes) or not self.soft_stiffness:
+            return self._solve_once(cfg)
+        from biomech.stent.bench import QUASI_STATIC_ATOL, QUASI_STATIC_RTOL
+
+        its = 0
+        try:
+            for settle in range(1, MAX_SETTLES + 1):
+                k = self.soft_stiffness * max(0.3 ** (settle - 1), 1e-3)
+                self._springs = (k, cfg.beam.x[self.soft_nodes].copy())
+                cfg, info = self._solve_once(cfg)
+                its += info["iterations"]
+                spring = k * np.linalg.norm(cfg.beam.x[self.soft_nodes] - self._springs[1],
+                                            axis=1).sum()
+                load = self.lumen.contact_forces().sum() if self.lumen is not None else 0.0
+                tol = max(QUASI_STATIC_RTOL * load, QUASI_STATIC_ATOL)
+                if spring <= tol:
+                    return cfg, {**info, "iterations": its, "settles": settle,
+                                 "stabilisation_N": float(spring)}
+        finally:
+            self._springs = None
+        raise ConvergenceError(f"not quasi-static: after {MAX_SETTLES} settling solves the "
+                               f"fabric's stabilisation still carries {spring:.3e} N "
+                               f"(tolerance {tol:.3e} N)")
+
+    def _solve_once(self, cfg: Configuration) -> tuple[Configuration, dict]:
         its = aug = 0
         while True:
             cfg, n, res = self._newton(cfg)
@@ -290,11 +351,64 @@ __all__: Sequence[str] = ["Configuration", "DeploymentSolver", "Wall",
                           "check_crimped_span", "device_gaps", "place"]
 
 
+def fabric_spring(model: BeamModel) -> float:
+    """Stabilising spring (N/mm) of a fabric node in deployment: ``FABRIC_SPRING`` × the
+    fabric's membrane stiffness E t / (1 − ν²); 0 without fabric."""
+    if not len(model.membranes):
+        return 0.0
+    m = model.membrane_material
+    return FABRIC_SPRING * m["E"] * model.membrane_thickness / (1.0 - m["nu"] ** 2)
+
+
+def relaxed_crimp(model: BeamModel, from_mm: float, to_mm: float, steps: int):
+    """Crimp ``model`` (device frame, axis +z) from ``from_mm`` to ``to_mm`` in a rigid
+    frictionless cylinder by explicit relaxation, ``steps`` equilibria; the force curve with
+    its states."""
+    from biomech.stent.bench import RadialForceCurve
+    from biomech.structures.relaxation import Relaxation, cylinder_tool
+
+    origin, z = np.zeros(3), np.array([0.0, 0.0, 1.0])
+    curve = RadialForceCurve()
+    state = model.initial_state()
+    half = model.half_thickness()
+    for d in np.linspace(from_mm, to_mm, steps + 1)[1:]:
+        relax = Relaxation(model, [cylinder_tool(0.5 * d, half, origin, z)], hold=(origin, z),
+                           options=RELAXATION)
+        state, info = relax.solve(state)
+        curve.diameter_mm.append(float(d))
+        curve.force_N.append(float(relax.contact_force.sum()))
+        curve.phase.append("crimp")
+        curve.contact_nodes.append(int(np.count_nonzero(relax.contact_force)))
+        curve.max_strain.append(float(model.peak_strains(state).max()))
+        curve.stabilisation_N.append(0.0)
+        curve.newton_iterations += info.steps
+        curve.states.append(state.copy())
+    return curve
+
+
+def relaxed_release(model: BeamModel, state: BeamState, lumen, wall_points: np.ndarray,
+                    point: np.ndarray, axis: np.ndarray) -> tuple[BeamState, dict]:
+    """Withdraw the catheter from the crimped ``state`` and let the device spring onto the
+    lumen (``lumen``'s triangles at ``wall_points``, rigid and frictionless) by explicit
+    relaxation, the pusher holding it about (``point``, ``axis``); to ``RELEASE_RTOL``, a
+    start for Newton. The state and its figures."""
+    from biomech.structures.relaxation import Relaxation, surface_tool
+
+    relax = Relaxation(model, [surface_tool(lumen, wall_points)], hold=(point, axis),
+                       options=RelaxationOptions(rtol=RELEASE_RTOL))
+    state, info = relax.solve(state)
+    return state, {"relaxation_steps": info.steps, "residual": info.residual,
+                   "contact_error_mm": info.penetration_mm,
+                   "wall_force_N": float(relax.contact_force.sum()),
+                   "contact_force": relax.contact_force}
+
+
 def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            catheter_diameter_mm: float, release_diameter_mm: float, friction: float = 0.1,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
            wall_u0: np.ndarray | None = None,
-           check_crimped: Callable[[BeamState], None] | None = None) -> dict:
+           check_crimped: Callable[[BeamState], None] | None = None,
+           fabric: bool = False) -> dict:
     """Crimp ``network`` into a catheter (``check_crimped`` may refuse the crimped state, in
     the device frame, with CaseError: braids lengthen), place its z = 0 end at ``point``
     along ``axis``,
@@ -302,26 +416,37 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     press the device on), withdraw it with the pusher holding the device's rigid modes, then
     let go of the device and settle. Returns the solver, the final
     configuration, the catheter path and the states (when ``keep_states``). ``wall_u0``: the
-    wall's displacement before deployment (its equilibrium under the blood pressure)."""
+    wall's displacement before deployment (its equilibrium under the blood pressure).
+
+    ``fabric``: a stent-graft is deployed with its graft fabric — crimped and released onto
+    the lumen (rigid, frictionless) by explicit relaxation, then solved by Newton with the
+    fabric stabilised and settled, frictionless on the wall (its friction is counted in the
+    migration margin only). False (default): its rings alone."""
     from biomech.contact import RigidCylinder
     from biomech.contact.surface import SurfaceContact
-    from biomech.stent.bench import _penalty, radial_force_test
+    from biomech.stent.bench import _penalty, outer_diameter, radial_force_test
     from biomech.structures.beams import beam_model
     from biomech.structures.static import follow_path
 
-    crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=False,
-                              keep_states=True, fabric=False)  # the rings alone, as below
+    model = beam_model(network, fabric=fabric)
+    fabric = np.unique(model.membranes)
+    if len(fabric):  # explicit relaxation: the slack fabric stalls Newton (module docstring)
+        crimp = relaxed_crimp(model, outer_diameter(network), catheter_diameter_mm, steps)
+    else:
+        crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=False,
+                                  keep_states=True, fabric=False)  # the rings alone
     if check_crimped is not None:
         check_crimped(crimp.states[-1])
-    model = beam_model(network)
     k = penalty or _penalty(model)
     half = model.half_thickness()
     state = place(crimp.states[-1], point, axis)
     catheter = RigidCylinder(0.5 * catheter_diameter_mm, k, half, axis_point=np.asarray(point, float),
                              axis_direction=np.asarray(axis, float))
     lumen = SurfaceContact(wall.lumen, half, min(k, _wall_penalty(wall)), friction=friction)
+    lumen.friction_mask[fabric] = 0.0  # the fabric slides; its friction is counted after
     solver = DeploymentSolver(model, wall, catheter, lumen, axis_point=point, axis=axis,
-                              options=SolveOptions(max_iterations=50))
+                              options=SolveOptions(max_iterations=50), soft_nodes=fabric,
+                              soft_stiffness=fabric_spring(model))
     u0 = np.zeros(wall.n_dof) if wall_u0 is None else np.asarray(wall_u0, float).copy()
     box = {"cfg": Configuration(state, u0)}
     history: list[dict] = []
@@ -348,9 +473,18 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         box["cfg"], catheter.multipliers, catheter.radius = s[0].copy(), s[1].copy(), s[2]
         lumen.multipliers = s[3].copy()
 
-    solve()  # the crimped device held in the catheter, in place
-    follow_path(set_radius, solve, catheter_diameter_mm, release_diameter_mm, steps,
-                on_step=record, snapshot=snap, restore=restore)
+    if len(fabric):  # the catheter withdrawn at once: the device springs open (explicit)
+        beam, info = relaxed_release(model, state, lumen, solver.wall_points(box["cfg"]),
+                                     point, axis)
+        box["cfg"] = Configuration(beam, u0)
+        lumen.multipliers = info.pop("contact_force")  # Newton starts from these forces
+        history.append({"catheter_diameter_mm": None, **info})
+        if keep_states:
+            history[-1]["state"] = box["cfg"].copy()
+    else:
+        solve()  # the crimped device held in the catheter, in place
+        follow_path(set_radius, solve, catheter_diameter_mm, release_diameter_mm, steps,
+                    on_step=record, snapshot=snap, restore=restore)
     solver.catheter = None  # catheter withdrawn: the device springs onto the wall, the
     box["cfg"], info = solver.solve(box["cfg"])  # pusher still holding its rigid modes
     history.append({"catheter_diameter_mm": None, **info,

@@ -139,8 +139,12 @@ def _write_series(out: Path, name: str, ct, vessel) -> dict[str, str]:
     for k, x in enumerate(ct.states):
         point_data = {"gap_mm": np.nan_to_num(ct.gaps, posinf=-1.0)} \
             if k >= len(ct.states) - 2 else {}
-        mesh = meshio.Mesh(x, [("line", ct.beams)], point_data=point_data,
-                           cell_data={"peak_strain_pct": [100.0 * ct.strain]})
+        cells, strain = [("line", ct.beams)], [100.0 * ct.strain]
+        if ct.membranes is not None and len(ct.membranes):  # a stent-graft's fabric
+            cells.append(("triangle", ct.membranes))
+            strain.append(np.zeros(len(ct.membranes)))
+        mesh = meshio.Mesh(x, cells, point_data=point_data,
+                           cell_data={"peak_strain_pct": strain})
         _atomic_meshio(mesh, d / f"device_{k:03d}.vtu")
         entries.append((float(k), f"device_{k:03d}.vtu"))
     _atomic_text(d / "deployment.pvd", _pvd(entries))
@@ -163,7 +167,13 @@ def _device_surface(ct):
     lines = np.hstack([np.full((len(ct.beams), 1), 2), ct.beams]).ravel()
     poly = pv.PolyData(x, lines=lines)
     poly.point_data["gap_mm"] = np.clip(np.nan_to_num(ct.gaps, posinf=5.0), 0.0, None)
-    return poly.tube(radius=0.3, n_sides=8)
+    tubes = poly.tube(radius=0.3, n_sides=8)
+    if ct.membranes is None or not len(ct.membranes):
+        return tubes
+    faces = np.hstack([np.full((len(ct.membranes), 1), 3), ct.membranes]).ravel()
+    fabric = pv.PolyData(x, faces=faces)
+    fabric.point_data["gap_mm"] = poly.point_data["gap_mm"]
+    return tubes.merge(fabric.clean())
 
 
 def _render(out: Path, name: str, tubes) -> tuple[Path | None, list[str]]:

@@ -16,12 +16,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from biomech.errors import CaseError
-from biomech.structures.corotational import assemble_elements, peak_strains, rotation_matrix
+from biomech.structures.corotational import (
+    assemble_elements,
+    element_forces,
+    peak_strains,
+    spin_all,
+)
 from biomech.structures.laws import LINEAR_ELASTIC, NITINOL, law_parameters
 from biomech.structures.membrane import (
     RESIDUAL_STIFFNESS,
     TOE_STRAIN,
     assemble_membranes,
+    membrane_forces,
     reference_gradients,
 )
 
@@ -210,6 +216,47 @@ class BeamModel:
             Kc = Kc + Kt
         return f, Kc.tocsr(), trial
 
+    def internal_forces(self, state: BeamState) -> tuple[np.ndarray, np.ndarray]:
+        """Internal force (6n) and trial history at ``state``, without the tangent."""
+        trial = np.empty_like(state.history)
+        F = element_forces(state.x, state.R, self.beams, self.R0, self.l0, self.spts, self.GJ,
+                           self.law, self.params, state.history, trial)
+        f = np.bincount(self._dofs.ravel(), weights=F.ravel(), minlength=self.n_dof)
+        if len(self.membranes):
+            Fm = membrane_forces(state.x, self.membranes, self.dN, self.area0,
+                                 self.membrane_thickness, self._E, self._nu,
+                                 self.membrane_residual, self._half_toe)
+            f += np.bincount(self._mdofs.ravel(), weights=Fm.ravel(), minlength=self.n_dof)
+        if len(self.ties):
+            k, a, b = self.tie_stiffness, self.ties[:, 0], self.ties[:, 1]
+            d = k * ((state.x[a] - self.nodes[a]) - (state.x[b] - self.nodes[b]))
+            f3 = np.zeros((self.n_nodes, 3))
+            np.add.at(f3, a, d)
+            np.add.at(f3, b, -d)
+            f.reshape(-1, 6)[:, :3] += f3
+        return f, trial
+
+    def stiffness_bound(self, state: BeamState, ties: bool = True) -> np.ndarray:
+        """Gershgorin bound Σ_j |K_ij| of every row (n, 6; N/mm and N·mm/rad) of the tangent at
+        ``state``, with the fabric taken as taut (its full elastic stiffness): the row sums
+        that size the fictitious masses of explicit relaxation (``ties`` False: without the
+        tie springs, for a caller that moves tied nodes together)."""
+        trial = np.empty_like(state.history)
+        _, K = assemble_elements(state.x, state.R, self.beams, self.R0, self.l0, self.spts,
+                                 self.GJ, self.law, self.params, state.history, trial)
+        rows = np.bincount(self._dofs.ravel(), weights=np.abs(K).sum(axis=2).ravel(),
+                           minlength=self.n_dof)
+        if len(self.membranes):
+            _, Km = assemble_membranes(state.x, self.membranes, self.dN, self.area0,
+                                       self.membrane_thickness, self._E, self._nu, 1.0,
+                                       self._half_toe)
+            rows += np.bincount(self._mdofs.ravel(), weights=np.abs(Km).sum(axis=2).ravel(),
+                                minlength=self.n_dof)
+        if ties and len(self.ties):
+            r3 = np.bincount(self.ties.ravel(), minlength=self.n_nodes) * 2.0 * self.tie_stiffness
+            rows.reshape(-1, 6)[:, :3] += r3[:, None]
+        return rows.reshape(-1, 6)
+
     def _tie_forces(self, x: np.ndarray) -> tuple[np.ndarray, sp.coo_matrix]:
         """Stiff springs between tied node pairs (translations only: pinned crossings)."""
         k = self.tie_stiffness
@@ -238,10 +285,8 @@ class BeamModel:
     def moved(self, state: BeamState, du: np.ndarray) -> BeamState:
         """State after an increment du (6n): x += Δu, R ← exp(Δw) R."""
         d = du.reshape(-1, 6)
-        R = np.empty_like(state.R)
-        for i in range(self.n_nodes):
-            R[i] = rotation_matrix(d[i, 3:]) @ state.R[i]
-        return BeamState(state.x + d[:, :3], R, state.history)
+        return BeamState(state.x + d[:, :3], spin_all(state.R, np.ascontiguousarray(d[:, 3:])),
+                         state.history)
 
 
 __all__ = [

@@ -84,6 +84,15 @@ def rotation_matrix(theta):
 
 
 @njit(cache=True)
+def spin_all(R, w):
+    """exp(w_i) R_i for every node (R: (n, 3, 3), w: (n, 3) spatial spins, rad)."""
+    out = np.empty_like(R)
+    for i in range(R.shape[0]):
+        out[i] = _mm(rotation_matrix(w[i]), R[i])
+    return out
+
+
+@njit(cache=True)
 def rotation_vector(R):
     """Logarithm of a rotation matrix (rotation vector, rad, |θ| ≤ π), via the quaternion."""
     tr = R[0, 0] + R[1, 1] + R[2, 2]
@@ -202,8 +211,8 @@ def _gauss_01(n):
 
 
 @njit(cache=True)
-def local_response(p, l0, spts, GJ, law, params, state_old, state_new):
-    """Local force f_l (7) and tangent K_l (7×7) of the fibre section.
+def local_response(p, l0, spts, GJ, law, params, state_old, state_new, tangent=True):
+    """Local force f_l (7) and tangent K_l (7×7; zero unless ``tangent``) of the fibre section.
 
     ``spts`` (nsp, 3): section points (y, z, area weight mm²), y = thickness direction;
     ``state_old/new`` (GAUSS_ALONG, nsp): the law's history variable (committed / trial).
@@ -231,8 +240,10 @@ def local_response(p, l0, spts, GJ, law, params, state_old, state_new):
             w = wA * ws[g] * l0
             for i in range(7):
                 f[i] += w * sig * a[i]
-                for j in range(7):
-                    K[i, j] += w * tan * a[i] * a[j]
+            if tangent:
+                for i in range(7):
+                    for j in range(7):
+                        K[i, j] += w * tan * a[i] * a[j]
     torque = GJ * (p[4] - p[1]) / l0
     f[1] -= torque
     f[4] += torque
@@ -296,6 +307,20 @@ def assemble_elements(x, R, beams, R0, l0, spts, GJ, law, params, state_old, sta
         F[e] = f
         K[e] = k
     return F, K
+
+
+@njit(cache=True, parallel=True)
+def element_forces(x, R, beams, R0, l0, spts, GJ, law, params, state_old, state_new):
+    """Element forces (m, 12) alone, without the tangent (explicit dynamics)."""
+    m = beams.shape[0]
+    F = np.empty((m, 12))
+    for e in prange(m):
+        a, b = beams[e, 0], beams[e, 1]
+        p = local_deformation(x[a], x[b], R[a], R[b], R0[e], l0[e])
+        fl, _ = local_response(p, l0[e], spts[e], GJ[e], law, params, state_old[e], state_new[e],
+                               False)
+        F[e] = _mtv(b_matrix(x[a], x[b], R[a], R[b], R0[e], l0[e]), fl)
+    return F
 
 
 @njit(cache=True, parallel=True)

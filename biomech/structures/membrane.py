@@ -159,6 +159,25 @@ def assemble_membranes(x, triangles, dN, area, thickness, Y, nu, residual, half_
     return F, K
 
 
+@njit(cache=True, parallel=True)
+def membrane_forces(x, triangles, dN, area, thickness, Y, nu, residual, half_toe):
+    """Forces (t, 9) of every triangle at positions x (n, 3), without the tangent."""
+    t = len(triangles)
+    F = np.zeros((t, 9))
+    for e in prange(t):
+        xe = np.empty((3, 3))
+        for a in range(3):
+            xe[a] = x[triangles[e, a]]
+        Fe, E = deformation(xe, dN[e])
+        S, _ = relaxed_stress(E, Y, nu, residual, half_toe)
+        vol = area[e] * thickness
+        for a in range(3):
+            for i in range(3):
+                F[e, 3 * a + i] = vol * (Fe[i, 0] * dN[e, a, 0] * S[0] + Fe[i, 1] * dN[e, a, 1] * S[1]
+                                         + (Fe[i, 0] * dN[e, a, 1] + Fe[i, 1] * dN[e, a, 0]) * S[2])
+    return F
+
+
 @njit(cache=True)
 def principal_stresses(x, triangles, dN, Y, nu, residual, half_toe):
     """Principal PK2 stresses (t, 2) of the relaxed law, largest first (MPa)."""
