@@ -185,7 +185,7 @@ class DeploymentSolver:
         With ``soft_nodes`` (a stent-graft's fabric, next to no stiffness when slack) each
         solve holds them by springs of ``soft_stiffness`` to where they were (a dashpot over
         the step, Abaqus's "stabilize") and is repeated from where it ended, the springs
-        softened ×0.3 per solve to 1 %, until the springs' total force is within
+        softened ×0.3 per solve to 1e-3 of it, until the springs' total force is within
         ``QUASI_STATIC_RTOL`` of the wall force (at least ``QUASI_STATIC_ATOL``): the error of
         the reported forces. Otherwise ConvergenceError "not quasi-static"."""
         if not len(self.soft_nodes) or not self.soft_stiffness:

@@ -219,7 +219,7 @@ class Relaxation:
                 state = model.moved(BeamState(state.x, state.R, committed),
                                     self._scatter(v).ravel())
             ke_last = ke
-        self.last_state = state
+        self.last_state = state  # where the budget ran out, for a caller's diagnosis
         raise ConvergenceError(f"explicit relaxation: out-of-balance force {err:.3e} N after "
                                f"{opt.max_steps} steps (tolerance "
                                f"{opt.rtol * self.scale + opt.atol:.3e} N)")
