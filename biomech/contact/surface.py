@@ -245,21 +245,22 @@ def _covered(kind, fid, t, ukind, ufid, u, xm, tris, tri_edge, fn, edge_tris, fa
 
 
 @njit(cache=True)
+def _no_pairs(ns):
+    """Empty pair slots of ``ns`` slaves: triangle, weights, region, point, normal, gap."""
+    return (np.full((ns, MAXP), -1, np.int64), np.full((ns, MAXP, 3), np.nan),
+            np.full((ns, MAXP), -1, np.int64), np.full((ns, MAXP, 3), np.nan),
+            np.full((ns, MAXP, 3), np.nan), np.full((ns, MAXP), -np.inf))
+
+
+@njit(cache=True)
 def _project(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, band):
     """Contact pairs of each slave, ``MAXP`` slots (triangle −1: unused): slot 0 the closest
     triangle within ``radius`` (face, edge or vertex), then, nearest first, the closest
     features of other triangles within ``band`` (per slave) of that distance that no pair
     represents yet (``_covered``). Per pair: barycentric weights, region, point p, normal ν
     and signed normal distance ν·(x_s − p)."""
-    ns = len(xs)
-    tri = np.full((ns, MAXP), -1, np.int64)
-    w = np.full((ns, MAXP, 3), np.nan)
-    region = np.full((ns, MAXP), -1, np.int64)
-    p = np.full((ns, MAXP, 3), np.nan)
-    nu = np.full((ns, MAXP, 3), np.nan)
-    gn = np.full((ns, MAXP), -np.inf)
-    if len(tris) == 0 or ns == 0:
-        return tri, w, region, p, nu, gn
+    if len(tris) == 0 or len(xs) == 0:
+        return _no_pairs(len(xs))
     h, start, items, boxes = _grid(xm, tris, radius)
     fn, en, vn = _normals(xm, tris, tri_edge, len(edge_tris))
     return _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, band,
@@ -271,12 +272,7 @@ def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius,
                 h, start, items, boxes, fn, en, vn):
     """``_project`` with the master's grid and normals given (a fixed master surface)."""
     ns = len(xs)
-    tri = np.full((ns, MAXP), -1, np.int64)
-    w = np.full((ns, MAXP, 3), np.nan)
-    region = np.full((ns, MAXP), -1, np.int64)
-    p = np.full((ns, MAXP, 3), np.nan)
-    nu = np.full((ns, MAXP, 3), np.nan)
-    gn = np.full((ns, MAXP), -np.inf)
+    tri, w, region, p, nu, gn = _no_pairs(ns)
     mask = len(start) - 2
     ident = np.arange(len(tris))
     ct = np.empty(MAXC, np.int64)  # nearest candidates of one slave
