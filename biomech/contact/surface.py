@@ -429,6 +429,18 @@ def _smooth_max(g, delta, wts):
 
 
 @njit(cache=True)
+def _pair_gap(tri_s, gn_s, offset_s, delta_s, wts_s):
+    """One slave's number of pairs m and the smoothed maximum of their gaps (−inf when m = 0;
+    the weights written to ``wts_s``)."""
+    m = 0
+    while m < MAXP and tri_s[m] >= 0:
+        m += 1
+    if m == 0:
+        return 0, -np.inf
+    return m, _smooth_max(gn_s[:m] + offset_s, delta_s, wts_s)
+
+
+@njit(cache=True)
 def _smoothed_gaps(tri, nu, gn, offset, delta):
     """Per slave the smoothed maximum c of its pairs' gaps (−inf: no pair) and ∇c = Σ w ν."""
     ns = len(tri)
@@ -436,12 +448,7 @@ def _smoothed_gaps(tri, nu, gn, offset, delta):
     grad = np.zeros((ns, 3))
     wts = np.zeros(MAXP)
     for s in range(ns):
-        m = 0
-        while m < MAXP and tri[s, m] >= 0:
-            m += 1
-        if m == 0:
-            continue
-        c[s] = _smooth_max(gn[s, :m] + offset[s], delta[s], wts)
+        m, c[s] = _pair_gap(tri[s], gn[s], offset[s], delta[s], wts)
         for j in range(m):
             grad[s] += wts[j] * nu[s, j]
     return c, grad
@@ -466,12 +473,9 @@ def _assemble(xs, xm, tris, tri, w, region, nu, gn, offset, delta, lam_al, k, kt
     nblk = np.zeros(ns, np.int64)
     cap = 0
     for s in range(ns):
-        m = 0
-        while m < MAXP and tri[s, m] >= 0:
-            m += 1
+        m, c[s] = _pair_gap(tri[s], gn[s], offset[s], delta[s], wts[s])
         if m == 0:
             continue
-        c[s] = _smooth_max(gn[s, :m] + offset[s], delta[s], wts[s])
         lam[s] = max(0.0, lam_al[s] + k * c[s])
         if lam[s] <= 0.0:
             continue
