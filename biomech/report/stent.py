@@ -42,8 +42,8 @@ MISSING = "—"
 ASSUMPTIONS = (
     "blood pressure stays on the whole lumen after deployment (the sac is not assumed excluded)",
     (
-        "graft fabric carries no compression: below its nominal diameter it wrinkles and adds "
-        "no radial force"
+        "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless "
+        "on the wall in the solve; where its deployment does not converge, the rings alone"
     ),
     (
         "device placed straight along the centreline chord of its span, crimped in a rigid "

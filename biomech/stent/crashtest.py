@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from biomech.errors import CaseError
+from biomech.errors import CaseError, ConvergenceError
 
 APPOSED_MM = 0.5        # a strut within this gap of the lumen counts as apposed
 SEAL_BAND_MM = 1.0      # seal length is counted in axial bands of this width
@@ -141,9 +141,8 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
                steps: int = 6) -> CrashTest:
     """Deploy ``device`` (a catalogue Device) in ``vessel`` at arc length ``s0`` (mm), then
     take it to systole; the figures. ``catheter_mm`` None: ``auto_catheter``. Raises
-    CaseError (not deployable) or ConvergenceError."""
-    from biomech.stent.deploy import Wall, deploy
-
+    CaseError (not deployable) or ConvergenceError. A stent-graft is deployed with its graft
+    fabric; if that does not converge, with its rings alone (said in ``fabric_note``)."""
     t0 = time.perf_counter()
     net = device.build()
     lumen_d = float(np.mean(vessel.lumen_diameter_between(s0, s0 + LANDING_SEAL_MM)))
@@ -153,11 +152,32 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
                         "would not touch the wall (no apposition, no seal)")
     catheter_mm = catheter_mm or auto_catheter(vessel, device, s0)
     point, axis = check_fit(vessel, device, s0, catheter_mm)
+    setup = dict(s0=s0, point=point, axis=axis, catheter_mm=catheter_mm, friction=friction,
+                 steps=steps, lumen_d=lumen_d)
+    if net.graft is None:
+        return _deployed(vessel, device, net, fabric=False, t0=t0, **setup)
+    try:  # a stent-graft with its fabric; its rings alone if that does not converge
+        return _deployed(vessel, device, net, fabric=True, t0=t0, **setup)
+    except ConvergenceError as exc:
+        ct = _deployed(vessel, device, net, fabric=False, t0=t0, **setup)
+        ct.figures["fabric_note"] = (f"the deployment with the graft fabric did not converge "
+                                     f"({exc}); figures of the rings alone")
+        return ct
+
+
+def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point: np.ndarray,
+              axis: np.ndarray, catheter_mm: float, friction: float, steps: int,
+              lumen_d: float) -> CrashTest:
+    """Deploy ``net`` (with its graft fabric when ``fabric``), take it to systole; the
+    crash test."""
+    from biomech.stent.deploy import Wall, deploy
+
     wall = Wall(vessel.problem, vessel.reference, vessel.lumen)
     out = deploy(net, wall, point=point, axis=axis, catheter_diameter_mm=catheter_mm,
                  release_diameter_mm=_release_diameter(vessel, device, s0), friction=friction,
                  steps=steps, keep_states=True, wall_u0=vessel.u_imaging,
-                 check_crimped=crimped_fit(vessel, s0, catheter_mm, point, axis))
+                 check_crimped=crimped_fit(vessel, s0, catheter_mm, point, axis),
+                 fabric=fabric)
     solver, dia = out["solver"], out["configuration"]
     gaps = _gaps(solver, dia)
     figures = _figures_at(solver, dia, gaps, point, axis)
@@ -176,7 +196,9 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
         alternating_strain_pct=100.0 * 0.5 * float(np.abs(strain_sys - strain_dia).max()),
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
-        covered=net.graft is not None, released=bool(out["released"]),
+        covered=net.graft is not None, released=bool(out["released"]), fabric_modelled=fabric,
+        stabilisation_N=float(max(out["history"][-1].get("stabilisation_N", 0.0),
+                                  info.get("stabilisation_N", 0.0))),
         catheter_diameter_mm=float(catheter_mm),
         placement_point_mm=[float(v) for v in point], placement_axis=[float(v) for v in axis],
         foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / device.length_mm),
@@ -193,6 +215,8 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
                      np.asarray(solver.beam.membranes), gaps,
                      np.maximum(strain_dia, strain_sys),
                      vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
+
+
 
 
 def _release_diameter(vessel, device, s0: float) -> float:

@@ -45,6 +45,8 @@ def assess(fig: Mapping[str, Any], material: str) -> tuple[bool, list[str], list
     if not fig.get("released", True):
         caution.append("the pusher could not let go in the solve (no equilibrium on the "
                        "wall alone was found): figures with the device still held")
+    if fig.get("fabric_note"):
+        caution.append(fig["fabric_note"])
     if fig["apposition_pct"] < 90.0:
         caution.append(f"apposition {fig['apposition_pct']:.0f} % < 90 % "
                        f"(max gap {fig['max_gap_mm']:.1f} mm)")

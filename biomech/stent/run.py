@@ -22,8 +22,9 @@ from biomech.errors import CaseError, ConvergenceError
 ASSUMPTIONS = [
     "blood pressure stays on the whole lumen after deployment (the sac is not assumed "
     "excluded)",
-    "graft fabric carries no compression and is not modelled: below its nominal diameter it "
-    "wrinkles and adds no radial force",
+    "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless on "
+    "the wall in the solve (its friction counts in the migration margin); where its "
+    "deployment does not converge, the rings alone are solved and the device says so",
     "the imaged geometry is at the imaging (diastolic) pressure; the zero-pressure geometry "
     "comes from the [aaa] twin",
     "device placed straight along the centreline chord of its span, crimped in a rigid "

@@ -10,7 +10,9 @@ tangent was formed, so convergence is quadratic. Forces in N, moments in N·mm.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,17 +102,40 @@ class Stabilisation:
 def direct_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
     """Sparse direct solve: MKL PARDISO (unsymmetric, fresh analysis each call: contact
     changes the pattern) above 2000 unknowns, else SuperLU. Measured on the EndoBeams braid
-    (20k DOF bordered by the 6 dense rigid-mode rows): PARDISO 0.23 s, SuperLU 12.3 s."""
+    (20k DOF bordered by the 6 dense rigid-mode rows): PARDISO 0.23 s, SuperLU 12.3 s.
+
+    PARDISO runs on one thread: with two its factors differ in the last bits from run to
+    run, which a contact Newton amplifies into a different outcome (a deployment converging
+    in one run and stalling in the next); on one thread the same input gives the same
+    answer, and on this 2-core machine no slower (measured: 0.14 s against 0.16 s for a
+    15.6k-unknown 3D stencil)."""
     if A.shape[0] > 2000:
         try:
             import pypardiso
 
-            x = pypardiso.spsolve(sp.csr_matrix(A), np.asarray(b, float))
+            with _one_mkl_thread(pypardiso.ps.libmkl):
+                x = pypardiso.spsolve(sp.csr_matrix(A), np.asarray(b, float))
             if np.all(np.isfinite(x)):
                 return x
         except ImportError:
             pass
     return spla.spsolve(sp.csc_matrix(A), b)
+
+
+@contextmanager
+def _one_mkl_thread(libmkl):
+    """MKL on one thread in this thread for the block (``mkl_set_num_threads_local``)."""
+    try:
+        local = libmkl.MKL_Set_Num_Threads_Local
+    except AttributeError:  # pragma: no cover - an MKL without it: its own threads
+        yield
+        return
+    local.argtypes, local.restype = [ctypes.c_int], ctypes.c_int
+    previous = local(1)
+    try:
+        yield
+    finally:
+        local(previous)
 
 
 def rigid_mode_rows(x: np.ndarray, n_dof: int) -> sp.csr_matrix:

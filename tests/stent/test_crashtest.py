@@ -173,6 +173,8 @@ FIG = {"oversizing_pct": 15.0, "seal_length_mm": 16.0, "apposition_pct": 98.0,
     ({"peak_strain_pct": 7.0}, False, "peak strut strain"),
     ({"alternating_strain_pct": 0.5}, False, "fatigue"),
     ({"released": False}, True, "device still held"),
+    ({"fabric_note": "the deployment with the graft fabric did not converge"}, True,
+     "graft fabric did not converge"),
 ])
 def test_acceptance_rules(change, verdict, text):
     ok, no, caution = assess({**FIG, **change}, "nitinol")
@@ -206,3 +208,42 @@ def test_ranking_says_when_no_candidate_is_acceptable():
     order, rec = rank(devices)
     assert order == ["over"]
     assert rec.startswith("No candidate is acceptable") and "too long" in rec
+
+
+class FakeGraft:
+    """A catalogue device whose network has (``covered``) or lacks a graft."""
+
+    name, length_mm, nominal_diameter_mm = "SG", 20.0, 24.0
+
+    def __init__(self, covered):
+        self.covered = covered
+
+    def build(self):
+        return type("Net", (), {"graft": object() if self.covered else None})()
+
+
+@pytest.mark.parametrize("covered", [True, False])
+def test_a_stent_graft_falls_back_to_its_rings_when_the_fabric_does_not_converge(
+        monkeypatch, covered):
+    """crash_test deploys a stent-graft with its fabric first; a ConvergenceError there
+    gives the rings alone, said in ``fabric_note`` (a ranking caution). A bare stent is
+    deployed once, without fabric."""
+    import biomech.stent.crashtest as ct
+    from biomech.errors import ConvergenceError
+
+    calls = []
+
+    def deployed(vessel, device, net, *, fabric, **kw):
+        calls.append(fabric)
+        if fabric:
+            raise ConvergenceError("not quasi-static: 2e-3 N")
+        return ct.CrashTest(device.name, {"fabric_modelled": False})
+
+    monkeypatch.setattr(ct, "_deployed", deployed)
+    out = ct.crash_test(straight_vessel(), FakeGraft(covered), s0=10.0, catheter_mm=8.0,
+                        friction=0.2)
+    if covered:
+        assert calls == [True, False]
+        assert "did not converge (not quasi-static: 2e-3 N)" in out.figures["fabric_note"]
+    else:
+        assert calls == [False] and "fabric_note" not in out.figures
