@@ -43,7 +43,8 @@ ASSUMPTIONS = (
     "blood pressure stays on the whole lumen after deployment (the sac is not assumed excluded)",
     (
         "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless "
-        "on the wall in the solve; where its deployment does not converge, the rings alone"
+        "on the wall and not loaded by the blood pressure: the seal is judged on the struts; "
+        "where its deployment does not converge, the rings alone"
     ),
     (
         "device placed straight along the centreline chord of its span, crimped in a rigid "
@@ -56,6 +57,7 @@ _COLUMNS = (  # comparison table: (header with unit, device key)
     ("Oversizing (%)", "oversizing_pct"),
     ("Seal length (mm)", "seal_length_mm"),
     ("Apposition (%)", "apposition_pct"),
+    ("Fabric apposition (%)", "fabric_apposition_pct"),
     ("Max gap (mm)", "max_gap_mm"),
     ("Radial force (N)", "radial_force_N"),
     ("Peak strain (%)", "peak_strain_pct"),
@@ -67,6 +69,7 @@ _LABELS = {  # keys whose generated label would mislead
     "oversizing_outer_pct": "Oversizing (outer diameter)",
     "migration_margin": "Migration margin (friction capacity / displacement force)",
     "residual_N": "Final force residual",
+    "stabilisation_N": "Fabric stabilisation + out-of-balance force (error bound)",
     "wall_s": "Solve time",
 }
 _COMPARE_CSS = Html(  # a wide table: smaller type, room for the reasons

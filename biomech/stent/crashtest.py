@@ -4,7 +4,8 @@ taken to systole, and the clinical figures of the result.
 
 Figures (per device, JSON-able; lengths mm, forces N, pressures kPa, strains %):
 apposition (share of the device's strut length within ``APPOSED_MM`` of the lumen), max gap,
-seal length (proximal stretch whose every 1 mm band is apposed all round), oversizing
+seal length (proximal stretch whose every 1 mm band is apposed all round; struts, with a
+stent-graft's fabric apposition reported beside it), oversizing
 (nominal / landing lumen diameter − 1), radial force (total wall contact force), contact
 pressure (mean over the device's envelope, peak over a strut footprint), peak and
 alternating strut strain (diastole ↔ systole), wall stress before and after, foreshortening,
@@ -235,17 +236,31 @@ def _gaps(solver, cfg) -> np.ndarray:
 def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray,
                 axis: np.ndarray) -> dict[str, float]:
     """Apposition, max gap, seal and deployed length of the settled state (``gaps`` mm per
-    device node)."""
+    device node). Apposition, gap and seal are the struts'; a stent-graft's fabric gets its
+    own apposition (share of its nodes) and max gap: the model does not load the fabric with
+    the blood pressure, which in the body presses its slack folds onto the wall, so a fold
+    standing off the wall is not taken as a leak."""
     x = cfg.beam.x
+    beams = np.asarray(solver.beam.beams)
+    strut = np.unique(beams)
     apposed = gaps <= APPOSED_MM
-    w = _node_lengths(x, np.asarray(solver.beam.beams))
+    w = _node_lengths(x, beams)
     zeta = (x - point) @ axis
-    zeta = zeta - zeta.min()
+    figures = {"apposition_pct": 100.0 * float(w[apposed].sum() / w.sum()),
+               "max_gap_mm": _max_finite(gaps[strut]),
+               "seal_length_mm": seal_length(zeta[strut] - zeta[strut].min(), apposed[strut]),
+               "deployed_length_mm": float(np.ptp(zeta[strut]))}
+    fabric = np.unique(solver.beam.membranes)
+    if len(fabric):
+        figures.update(fabric_apposition_pct=100.0 * float(apposed[fabric].mean()),
+                       fabric_max_gap_mm=_max_finite(gaps[fabric]))
+    return figures
+
+
+def _max_finite(gaps: np.ndarray) -> float:
+    """Largest finite gap (mm); inf when no node found the wall."""
     finite = np.isfinite(gaps)
-    return {"apposition_pct": 100.0 * float(w[apposed].sum() / w.sum()),
-            "max_gap_mm": float(gaps[finite].max()) if finite.any() else float("inf"),
-            "seal_length_mm": seal_length(zeta, apposed),
-            "deployed_length_mm": float(zeta.max())}
+    return float(gaps[finite].max()) if finite.any() else float("inf")
 
 
 def _sizing(vessel, device, s0: float, lumen_d: float) -> dict[str, float]:

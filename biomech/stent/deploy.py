@@ -84,6 +84,7 @@ class DeploymentSolver:
         self.soft_nodes = np.zeros(0, np.int64) if soft_nodes is None else soft_nodes
         self.soft_stiffness = soft_stiffness  # N/mm, see solve()
         self._springs: tuple[float, np.ndarray] | None = None
+        self._accept: float | None = None  # N: Σ|residual| that ends a stabilised Newton
         self.catheter, self.lumen = catheter, lumen_contact
         self.axis_point, self.axis = np.asarray(axis_point, float), np.asarray(axis, float)
         self.hold = True
@@ -169,6 +170,11 @@ class DeploymentSolver:
             raise ConvergenceError("deployment: singular tangent (device free to drift?)")
         return sol[:self.n]
 
+    def _force_total(self, rf: np.ndarray) -> float:
+        """Σ|out-of-balance force| over the translations (N), moments (N·mm, per 1 mm of
+        arm) included: a bound on the error of any resultant of the contact forces."""
+        return float(np.abs(rf).sum())
+
     def _free(self, r, C):
         r = r.copy()
         r[self.fixed] = 0.0
@@ -185,29 +191,36 @@ class DeploymentSolver:
         With ``soft_nodes`` (a stent-graft's fabric, next to no stiffness when slack) each
         solve holds them by springs of ``soft_stiffness`` to where they were (a dashpot over
         the step, Abaqus's "stabilize") and is repeated from where it ended, the springs
-        softened ×0.3 per solve to 1e-3 of it, until the springs' total force is within
-        ``QUASI_STATIC_RTOL`` of the wall force (at least ``QUASI_STATIC_ATOL``): the error of
-        the reported forces. Otherwise ConvergenceError "not quasi-static"."""
+        softened ×0.3 per solve to 1e-3 of it, until the springs' total force plus the
+        out-of-balance force Σ|r| left is within ``QUASI_STATIC_RTOL`` of the wall force (at
+        least ``QUASI_STATIC_ATOL``): a bound on the error of the reported forces. Each such
+        Newton stops once Σ|r| is under half that tolerance (the fabric's tension-field kinks
+        keep it from the strict tolerance; one that stalls within the whole tolerance hands
+        its best iterate on). Otherwise ConvergenceError "not quasi-static"."""
         if not len(self.soft_nodes) or not self.soft_stiffness:
             return self._solve_once(cfg)
         from biomech.stent.bench import QUASI_STATIC_ATOL, QUASI_STATIC_RTOL
 
         its = 0
+        load = self.lumen.contact_forces().sum() if self.lumen is not None else 0.0
+        tol = max(QUASI_STATIC_RTOL * load, QUASI_STATIC_ATOL)
         try:
             for settle in range(1, MAX_SETTLES + 1):
                 k = self.soft_stiffness * max(0.3 ** (settle - 1), 1e-3)
                 self._springs = (k, cfg.beam.x[self.soft_nodes].copy())
+                self._accept = 0.5 * tol
                 cfg, info = self._solve_once(cfg)
                 its += info["iterations"]
                 spring = k * np.linalg.norm(cfg.beam.x[self.soft_nodes] - self._springs[1],
                                             axis=1).sum()
                 load = self.lumen.contact_forces().sum() if self.lumen is not None else 0.0
                 tol = max(QUASI_STATIC_RTOL * load, QUASI_STATIC_ATOL)
-                if spring <= tol:
+                error = spring + info["out_of_balance_N"]
+                if error <= tol:
                     return cfg, {**info, "iterations": its, "settles": settle,
-                                 "stabilisation_N": float(spring)}
+                                 "stabilisation_N": float(error)}
         finally:
-            self._springs = None
+            self._springs, self._accept = None, None
         raise ConvergenceError(f"not quasi-static: after {MAX_SETTLES} settling solves the "
                                f"fabric's stabilisation still carries {spring:.3e} N "
                                f"(tolerance {tol:.3e} N)")
@@ -215,7 +228,7 @@ class DeploymentSolver:
     def _solve_once(self, cfg: Configuration) -> tuple[Configuration, dict]:
         its = aug = 0
         while True:
-            cfg, n, res = self._newton(cfg)
+            cfg, n, res, out_of_balance = self._newton(cfg)
             its += n
             err = 0.0
             if self.catheter is not None:
@@ -231,7 +244,7 @@ class DeploymentSolver:
         if self.lumen is not None:
             self.lumen.commit()
         return cfg, {"iterations": its, "augmentations": aug, "residual": res,
-                     "contact_error_mm": err}
+                     "contact_error_mm": err, "out_of_balance_N": out_of_balance}
 
     def _newton(self, cfg: Configuration):
         committed = cfg.beam.history
@@ -240,6 +253,7 @@ class DeploymentSolver:
         rf = self._free(r, C)
         scale = max(np.abs(rf).max(), self.internal_scale, 1e-9)
         err = np.abs(rf).max()
+        least = None  # (Σ|r|, state, max |r|) of the best iterate
         for it in range(1, self.opt.max_iterations + 1):
             du = self._linear(K, r, C)
             g0 = abs(du @ rf)
@@ -265,8 +279,17 @@ class DeploymentSolver:
             err = np.abs(rf).max()
             if not np.isfinite(err):
                 raise ConvergenceError("deployment: non-finite residual")
-            if err <= self.opt.rtol * scale + max(self.opt.atol, self.beam.force_noise()):
-                return Configuration(BeamState(cfg.beam.x, cfg.beam.R, trial), cfg.wall_u), it, float(err)
+            total = self._force_total(rf)
+            done = Configuration(BeamState(cfg.beam.x, cfg.beam.R, trial), cfg.wall_u)
+            if (err <= self.opt.rtol * scale + max(self.opt.atol, self.beam.force_noise())
+                    or (self._accept is not None and total <= self._accept)):
+                return done, it, float(err), total
+            if least is None or total < least[0]:
+                least = (total, done, float(err))
+        if self._accept is not None and least[0] <= 2.0 * self._accept:
+            # stalled on the fabric's kinks but within the settling tolerance: the settling
+            # counts Σ|r| in its error and goes on from here
+            return least[1], self.opt.max_iterations, least[2], least[0]
         raise ConvergenceError(f"deployment: Newton did not converge in {self.opt.max_iterations} "
                                f"iterations (residual {err:.3e} N, scale {scale:.3e} N)")
 

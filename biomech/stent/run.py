@@ -23,8 +23,10 @@ ASSUMPTIONS = [
     "blood pressure stays on the whole lumen after deployment (the sac is not assumed "
     "excluded)",
     "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless on "
-    "the wall in the solve (its friction counts in the migration margin); where its "
-    "deployment does not converge, the rings alone are solved and the device says so",
+    "the wall in the solve (its friction counts in the migration margin) and not loaded by "
+    "the blood pressure, so the seal is judged on the struts and the fabric's apposition is "
+    "reported beside it; where its deployment does not converge, the rings alone are solved "
+    "and the device says so",
     "the imaged geometry is at the imaging (diastolic) pressure; the zero-pressure geometry "
     "comes from the [aaa] twin",
     "device placed straight along the centreline chord of its span, crimped in a rigid "
