@@ -218,8 +218,6 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                      vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
 
 
-
-
 def _release_diameter(vessel, device, s0: float) -> float:
     """The catheter opens step by step to 1 mm past the device's nominal diameter (mm), so
     that every part of it, in the neck and in a sac, expands gradually onto the wall or to

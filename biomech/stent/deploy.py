@@ -170,9 +170,10 @@ class DeploymentSolver:
             raise ConvergenceError("deployment: singular tangent (device free to drift?)")
         return sol[:self.n]
 
-    def _force_total(self, rf: np.ndarray) -> float:
-        """Σ|out-of-balance force| over the translations (N), moments (N·mm, per 1 mm of
-        arm) included: a bound on the error of any resultant of the contact forces."""
+    @staticmethod
+    def _force_total(rf: np.ndarray) -> float:
+        """Σ|r| of the free residual, device and wall, forces (N) and moments (N·mm, as per
+        1 mm of arm) alike: it bounds the error of any resultant of the contact forces."""
         return float(np.abs(rf).sum())
 
     def _free(self, r, C):
@@ -222,8 +223,8 @@ class DeploymentSolver:
         finally:
             self._springs, self._accept = None, None
         raise ConvergenceError(f"not quasi-static: after {MAX_SETTLES} settling solves the "
-                               f"fabric's stabilisation still carries {spring:.3e} N "
-                               f"(tolerance {tol:.3e} N)")
+                               f"fabric's stabilisation and the out-of-balance force still "
+                               f"carry {error:.3e} N (tolerance {tol:.3e} N)")
 
     def _solve_once(self, cfg: Configuration) -> tuple[Configuration, dict]:
         its = aug = 0
