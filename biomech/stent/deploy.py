@@ -17,8 +17,9 @@ stiffness and stalls Newton, so the crimp and the catheter's withdrawal are done
 relaxation (:mod:`biomech.structures.relaxation`: mass-scaled, kinetically damped; every
 stage run to a stated out-of-balance force), the lumen rigid and frictionless; Newton then
 takes the device, the deformable wall and friction on the struts from there, the fabric
-nodes held by springs that are softened and settled until their force is within
-``QUASI_STATIC_RTOL`` of the wall force.
+nodes held by springs that are softened and settled until their force plus the
+out-of-balance force left is within ``QUASI_STATIC_RTOL`` of the wall force (see
+``DeploymentSolver.solve``).
 Units: mm, N, MPa.
 """
 
