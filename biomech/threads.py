@@ -9,10 +9,11 @@ the variable is pinned to the value numba started with, and the thread count is 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 from collections.abc import Iterator
 
-__all__ = ["THREAD_ENV", "serial_numpy_blas", "single_threaded"]
+__all__ = ["THREAD_ENV", "one_mkl_thread", "serial_numpy_blas", "single_threaded"]
 
 # For worker processes started by us (LocalCluster, process pools): the native libraries
 # read these when they load.
@@ -57,3 +58,21 @@ def serial_numpy_blas() -> Iterator[None]:
         return
     with limiter:
         yield
+
+
+@contextlib.contextmanager
+def one_mkl_thread(libmkl) -> Iterator[None]:
+    """MKL (the loaded ``libmkl``, e.g. PARDISO's) on one thread in the calling thread inside
+    the block (``mkl_set_num_threads_local``): its threaded factorisation is not bitwise
+    reproducible from run to run. Nothing changes with an MKL that lacks the call."""
+    try:
+        local = libmkl.MKL_Set_Num_Threads_Local
+    except AttributeError:  # pragma: no cover - an MKL without it: its own threads
+        yield
+        return
+    local.argtypes, local.restype = [ctypes.c_int], ctypes.c_int
+    previous = local(1)
+    try:
+        yield
+    finally:
+        local(previous)

@@ -201,11 +201,7 @@ class DeploymentSolver:
         its best iterate on). Otherwise ConvergenceError "not quasi-static"."""
         if not len(self.soft_nodes) or not self.soft_stiffness:
             return self._solve_once(cfg)
-        from biomech.stent.bench import QUASI_STATIC_ATOL, QUASI_STATIC_RTOL
-
-        its = 0
-        load = self.lumen.contact_forces().sum() if self.lumen is not None else 0.0
-        tol = max(QUASI_STATIC_RTOL * load, QUASI_STATIC_ATOL)
+        its, tol = 0, self._settling_tolerance()
         try:
             for settle in range(1, MAX_SETTLES + 1):
                 k = self.soft_stiffness * max(0.3 ** (settle - 1), 1e-3)
@@ -215,8 +211,7 @@ class DeploymentSolver:
                 its += info["iterations"]
                 spring = k * np.linalg.norm(cfg.beam.x[self.soft_nodes] - self._springs[1],
                                             axis=1).sum()
-                load = self.lumen.contact_forces().sum() if self.lumen is not None else 0.0
-                tol = max(QUASI_STATIC_RTOL * load, QUASI_STATIC_ATOL)
+                tol = self._settling_tolerance()
                 error = spring + info["out_of_balance_N"]
                 if error <= tol:
                     return cfg, {**info, "iterations": its, "settles": settle,
@@ -226,6 +221,14 @@ class DeploymentSolver:
         raise ConvergenceError(f"not quasi-static: after {MAX_SETTLES} settling solves the "
                                f"fabric's stabilisation and the out-of-balance force still "
                                f"carry {error:.3e} N (tolerance {tol:.3e} N)")
+
+    def _settling_tolerance(self) -> float:
+        """Error allowed to the reported forces (N): ``QUASI_STATIC_RTOL`` × the wall force
+        now, ``QUASI_STATIC_ATOL`` at least."""
+        from biomech.stent.bench import QUASI_STATIC_ATOL, QUASI_STATIC_RTOL
+
+        load = self.lumen.contact_forces().sum() if self.lumen is not None else 0.0
+        return max(QUASI_STATIC_RTOL * load, QUASI_STATIC_ATOL)
 
     def _solve_once(self, cfg: Configuration) -> tuple[Configuration, dict]:
         its = aug = 0

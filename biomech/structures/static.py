@@ -10,9 +10,7 @@ tangent was formed, so convergence is quadratic. Forces in N, moments in N·mm.
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +19,7 @@ import scipy.sparse.linalg as spla
 
 from biomech.errors import ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
-from biomech.threads import serial_numpy_blas
+from biomech.threads import one_mkl_thread, serial_numpy_blas
 
 
 @dataclass
@@ -113,29 +111,13 @@ def direct_solve(A: sp.spmatrix, b: np.ndarray) -> np.ndarray:
         try:
             import pypardiso
 
-            with _one_mkl_thread(pypardiso.ps.libmkl):
+            with one_mkl_thread(pypardiso.ps.libmkl):
                 x = pypardiso.spsolve(sp.csr_matrix(A), np.asarray(b, float))
             if np.all(np.isfinite(x)):
                 return x
         except ImportError:
             pass
     return spla.spsolve(sp.csc_matrix(A), b)
-
-
-@contextmanager
-def _one_mkl_thread(libmkl):
-    """MKL on one thread in this thread for the block (``mkl_set_num_threads_local``)."""
-    try:
-        local = libmkl.MKL_Set_Num_Threads_Local
-    except AttributeError:  # pragma: no cover - an MKL without it: its own threads
-        yield
-        return
-    local.argtypes, local.restype = [ctypes.c_int], ctypes.c_int
-    previous = local(1)
-    try:
-        yield
-    finally:
-        local(previous)
 
 
 def rigid_mode_rows(x: np.ndarray, n_dof: int) -> sp.csr_matrix:
