@@ -28,6 +28,11 @@ import numpy as np
 from biomech.errors import ConvergenceError
 from biomech.structures.beams import BeamModel, BeamState
 
+# FIRE: starting (step, α, steps since the last reset), the largest and smallest step (the
+# unit step is the central-difference step the fictitious masses make stable), the delay
+FIRE_START = (0.5, 0.1, 0)
+FIRE_DT_MAX, FIRE_DT_MIN, FIRE_DELAY = 1.2, 0.02, 5
+
 # a tool: positions (n, 3) → penetration g (n,; > 0 inside the tool) and ∂g/∂x (n, 3)
 Tool = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -44,6 +49,7 @@ class RelaxationOptions:
     safety: float = 2.0
     penalty: float = 1.0
     remass_every: int = 5_000
+    method: str = "kinetic"  # or "fire" (see Relaxation._fire_step)
 
 
 @dataclass
@@ -109,8 +115,8 @@ class Relaxation:
 
     def _gather(self, r: np.ndarray) -> np.ndarray:
         """Nodal (n, 6) → reduced (3 groups + 3 n): a group's forces summed."""
-        t = np.zeros((self.n_groups, 3))
-        np.add.at(t, self.group, r[:, :3])
+        t = np.column_stack([np.bincount(self.group, weights=r[:, c], minlength=self.n_groups)
+                             for c in range(3)])
         return np.concatenate([t.ravel(), r[:, 3:].ravel()])
 
     def _scatter(self, z: np.ndarray) -> np.ndarray:
@@ -184,6 +190,30 @@ class Relaxation:
         WPhi = w[:, None] * Phi
         return z - WPhi @ np.linalg.solve(Phi.T @ WPhi, Phi.T @ z)
 
+    def _fire_step(self, v, a, force, w, Phi, fire):
+        """One FIRE step (Bitzek et al., Phys Rev Lett 97:170201, 2006; the half-step back on
+        a reset of Guénolé et al., Comput Mater Sci 175:109584, 2020), in the metric of the
+        fictitious masses: while the power F·v is positive the velocity is turned towards
+        the force by α and the step grows; when it turns negative the motion stops, the step
+        halves and α restarts. ``a`` = M⁻¹F; returns (v, displacement, state, reset)."""
+        dt, alpha, uphill = fire
+        a = self._remove(a, Phi, w)
+        if float(force @ v) > 0.0:
+            vn, an = np.sqrt(float(np.sum(w * v * v))), np.sqrt(float(np.sum(w * a * a)))
+            if an > 0.0:
+                v = (1.0 - alpha) * v + (alpha * vn / an) * a
+            uphill += 1
+            if uphill > FIRE_DELAY:
+                dt, alpha = min(1.1 * dt, FIRE_DT_MAX), 0.99 * alpha
+            back, reset = 0.0, 0
+        else:
+            back = -0.5 * dt * v
+            v = np.zeros_like(v)
+            dt, alpha, uphill = max(0.5 * dt, FIRE_DT_MIN), FIRE_START[1], 0
+            reset = 1
+        v = v + dt * a
+        return v, back + dt * v, (dt, alpha, uphill), reset
+
     # --- solution ---------------------------------------------------------------------------
 
     def solve(self, state: BeamState) -> tuple[BeamState, RelaxationInfo]:
@@ -199,6 +229,7 @@ class Relaxation:
                 w = np.where(live, m, 0.0)
                 inv_m = np.where(live, 1.0 / np.where(live, m, 1.0), 0.0)
                 v, ke_last = np.zeros(len(m)), 0.0
+                fire = FIRE_START
             r, trial, pen = self.residual(state, k)
             z = self._gather(r) * live
             Phi = self._modes(state.x)
@@ -209,6 +240,12 @@ class Relaxation:
             if err <= opt.rtol * self.scale + opt.atol:
                 return (BeamState(state.x, state.R, trial),
                         RelaxationInfo(step, resets, err, self.scale, pen))
+            if opt.method == "fire":
+                v, dx, fire, reset = self._fire_step(v, -z * inv_m, -z, w, Phi, fire)
+                resets += reset
+                state = model.moved(BeamState(state.x, state.R, committed),
+                                    self._scatter(dx).ravel())
+                continue
             v = self._remove(v - z * inv_m, Phi, w)
             ke = float(np.sum(w * v * v))
             if ke < ke_last:  # past a peak of kinetic energy: stop there, restart from rest

@@ -21,36 +21,39 @@ STEEL = {"model": "linear-elastic", "E": E, "nu": 0.33}
 ORIGIN, Z = np.zeros(3), np.array([0.0, 0.0, 1.0])
 
 
-def _crimp(model, diameters, rtol=1e-4):
+def _crimp(model, diameters, rtol=1e-4, method="kinetic"):
     state, half, forces = model.initial_state(), model.half_thickness(), []
     for d in diameters:
         relax = Relaxation(model, [cylinder_tool(0.5 * d, half, ORIGIN, Z)], hold=(ORIGIN, Z),
-                           options=RelaxationOptions(rtol=rtol))
+                           options=RelaxationOptions(rtol=rtol, method=method))
         state, info = relax.solve(state)
         assert info.residual <= rtol * info.scale + 1e-6
         forces.append(relax.contact_force.sum())
     return state, np.array(forces), relax
 
 
-def test_z_ring_crimp_matches_the_guided_beam_formula():
+@pytest.mark.parametrize("method", ["kinetic", "fire"])
+def test_z_ring_crimp_matches_the_guided_beam_formula(method):
     """The closed form of tests/stent/test_bench.py (../shared/reference §4): many crowns, a
-    small crimp; within 1 % once the strut force is projected on the hoop direction."""
+    small crimp; within 1 % once the strut force is projected on the hoop direction. Both
+    dampings (kinetic, FIRE) reach the same equilibrium."""
     D, crowns, L, w, t, dD = 28.0, 48, 5.0, 0.2, 0.3, 0.1
     net = z_ring(D, crowns, L, w, t, material=STEEL, elements_per_strut=6)
-    _, force, _ = _crimp(beam_model(net), [D + t - dD], rtol=1e-5)
+    _, force, _ = _crimp(beam_model(net), [D + t - dD], rtol=1e-5, method=method)
     N, I = 2 * crowns, t * w**3 / 12
     th0, th1 = np.arcsin(np.pi * D / (N * L)), np.arcsin(np.pi * (D - dD) / (N * L))
     ref = 2 * np.pi * 12 * E * I * 2 * L * np.sin(0.5 * (th0 - th1)) / L**3
     assert force[-1] == pytest.approx(ref / np.cos(th0), rel=0.01)
 
 
-def test_nitinol_crimp_agrees_with_newton():
+@pytest.mark.parametrize("method", ["kinetic", "fire"])
+def test_nitinol_crimp_agrees_with_newton(method):
     """Large crimp of a superelastic ring (plateau reached): the relaxed equilibria carry the
     force Newton finds on the same path, within 0.5 %."""
     net = z_ring(24.0, 6, 10.0, 0.4, 0.3)
     d0 = outer_diameter(net)
     path = np.linspace(d0, 12.0, 5)[1:]
-    _, force, _ = _crimp(beam_model(net), path)
+    _, force, _ = _crimp(beam_model(net), path, method=method)
     newton = radial_force_test(net, 12.0, steps=4, release=False)
     assert newton.diameter_mm[1:] == pytest.approx(path)
     assert force == pytest.approx(np.array(newton.force_N[1:]), rel=5e-3)
