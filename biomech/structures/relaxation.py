@@ -7,9 +7,10 @@ differences with a unit time step. The masses are fictitious: each degree of fre
 the contact penalty added), which keeps the unit step below the stability limit 2/ω_max
 (Underwood 1983; Barnes 1999). Kinetic damping: when the kinetic energy passes a peak the
 velocities are zeroed (Cundall's "kinetic damping"), so the motion decays into the nearest
-minimum of the potential energy. The result is the same static equilibrium Newton seeks —
-the solve stops only when the out-of-balance force is within tolerance — reached without a
-tangent solve, so fabric with next to no stiffness (crimped, wrinkled) and contact that
+minimum of the potential energy (or, with ``method="fire"``, FIRE's steering and adaptive
+step, faster where a wire network re-forms). The result is the same static equilibrium
+Newton seeks — the solve stops only when the out-of-balance force is within tolerance —
+reached without a tangent solve, so fabric with next to no stiffness (crimped, wrinkled) and contact that
 switches on and off do not stall it. Contacts are penalties per node, each node's penalty a
 multiple of its own stiffness (soft fabric nodes get a soft, stable penalty).
 
@@ -100,6 +101,8 @@ class Relaxation:
 
         self.model, self.tools = model, list(tools)
         self.opt = options or RelaxationOptions()
+        if self.opt.method not in ("kinetic", "fire"):
+            raise ValueError(f"relaxation method {self.opt.method!r}: use 'kinetic' or 'fire'")
         n = model.n_nodes
         self.group = bodies(n, np.zeros((0, 2), np.int64), model.ties)
         self.n_groups = int(self.group.max()) + 1 if n else 0
@@ -195,7 +198,8 @@ class Relaxation:
         a reset of Guénolé et al., Comput Mater Sci 175:109584, 2020), in the metric of the
         fictitious masses: while the power F·v is positive the velocity is turned towards
         the force by α and the step grows; when it turns negative the motion stops, the step
-        halves and α restarts. ``a`` = M⁻¹F; returns (v, displacement, state, reset)."""
+        halves and α restarts. ``a`` = M⁻¹F; returns (v, displacement, FIRE's (step, α,
+        steps since the last reset), whether it reset)."""
         dt, alpha, uphill = fire
         a = self._remove(a, Phi, w)
         if float(force @ v) > 0.0:

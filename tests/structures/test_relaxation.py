@@ -132,3 +132,9 @@ def test_budget_exhausted_raises_with_the_force_left():
     relax = Relaxation(model, [tool], hold=(ORIGIN, Z), options=RelaxationOptions(max_steps=10))
     with pytest.raises(ConvergenceError, match="out-of-balance force .* after 10 steps"):
         relax.solve(model.initial_state())
+
+
+def test_unknown_damping_method_is_refused():
+    model = beam_model(z_ring(24.0, 6, 10.0, 0.4, 0.3))
+    with pytest.raises(ValueError, match="'kinetic' or 'fire'"):
+        Relaxation(model, options=RelaxationOptions(method="viscous"))
