@@ -230,10 +230,10 @@ class BeamModel:
         if len(self.ties):
             k, a, b = self.tie_stiffness, self.ties[:, 0], self.ties[:, 1]
             d = k * ((state.x[a] - self.nodes[a]) - (state.x[b] - self.nodes[b]))
-            f3 = np.zeros((self.n_nodes, 3))
-            np.add.at(f3, a, d)
-            np.add.at(f3, b, -d)
-            f.reshape(-1, 6)[:, :3] += f3
+            f6 = f.reshape(-1, 6)
+            for c in range(3):
+                f6[:, c] += (np.bincount(a, weights=d[:, c], minlength=self.n_nodes)
+                             - np.bincount(b, weights=d[:, c], minlength=self.n_nodes))
         return f, trial
 
     def stiffness_bound(self, state: BeamState, ties: bool = True) -> np.ndarray:
