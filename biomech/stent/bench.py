@@ -81,11 +81,11 @@ def outer_diameter(network) -> float:
 def radial_force_test(network, to_diameter_mm: float, *, steps: int = 20,
                       release: bool = True, penalty: float | None = None,
                       keep_states: bool = False, options: SolveOptions | None = None,
-                      fabric: bool = True) -> RadialForceCurve:
+                      fabric: bool = True, reopen_mm: float | None = None) -> RadialForceCurve:
     """Crimp ``network`` from its outer diameter to ``to_diameter_mm`` in ``steps`` steps
-    (halved on divergence), then reopen (``release``); the force–diameter curve. ``fabric``:
-    a stent-graft's fabric is modelled (stabilised, see the module docstring); False tests
-    its rings alone."""
+    (halved on divergence), then reopen (``release``) to its outer diameter or to
+    ``reopen_mm``; the force–diameter curve. ``fabric``: a stent-graft's fabric is modelled
+    (stabilised, see the module docstring); False tests its rings alone."""
     d0 = outer_diameter(network)
     if not 0.0 < to_diameter_mm < d0 - 0.01:
         raise CaseError(f"--to {to_diameter_mm:g} mm: the crimp target must be between 0 and "
@@ -131,7 +131,9 @@ def radial_force_test(network, to_diameter_mm: float, *, steps: int = 20,
     follow_path(set_diameter, solve, d0, to_diameter_mm, steps, on_step=record("crimp"),
                 snapshot=snap, restore=restore)
     if release:
-        follow_path(set_diameter, solve, to_diameter_mm, d0, steps, on_step=record("release"),
+        d1 = d0 if reopen_mm is None else min(max(reopen_mm, to_diameter_mm), d0)
+        n = max(1, int(round(steps * (d1 - to_diameter_mm) / (d0 - to_diameter_mm))))
+        follow_path(set_diameter, solve, to_diameter_mm, d1, n, on_step=record("release"),
                     snapshot=snap, restore=restore)
     return curve
 

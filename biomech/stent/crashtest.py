@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 
 from biomech.errors import CaseError, ConvergenceError
+from biomech.stent.placement import CentrelinePath
 
 APPOSED_MM = 0.5        # a strut within this gap of the lumen counts as apposed
 SEAL_BAND_MM = 1.0      # seal length is counted in axial bands of this width
 LANDING_SEAL_MM = 15.0  # lumen diameter for oversizing: mean over this proximal length
+OPEN_IN_LUMEN = 0.9     # a curved delivery reopens the catheter to this × the narrowest lumen
+SYSTOLE_STEPS_CURVED = 4  # pressure steps to systole after a curved delivery (a braid)
 
 
 @dataclass
@@ -68,9 +71,11 @@ def seal_length(zeta: np.ndarray, apposed: np.ndarray, band: float = SEAL_BAND_M
     return float(last)
 
 
-def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def check_fit(vessel, device, s0: float, catheter_mm: float, *, curved_ok: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Placement (point, axis) of ``device`` with its proximal end at arc length ``s0``;
-    CaseError if it cannot be deployed there (too long, catheter off the lumen)."""
+    CaseError if it cannot be deployed there (too long, or a straight catheter would touch
+    the lumen, unless ``curved_ok``: the delivery may follow the centreline)."""
     length = device.length_mm
     room = vessel.length_mm - vessel.end_margin_mm - s0
     if length > room:
@@ -79,7 +84,7 @@ def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray
                         "a shorter device or land it more proximally")
     point, axis, bend = vessel.axis_over(s0, length)
     lumen_min = float(vessel.lumen_diameter_between(s0, s0 + length).min())
-    if catheter_touches(bend, catheter_mm, lumen_min):
+    if not curved_ok and catheter_touches(bend, catheter_mm, lumen_min):
         raise CaseError(f"{device.name}: the centreline bends {bend:.1f} mm off a straight "
                         f"catheter over the device's {length:.0f} mm; a {catheter_mm:.1f} mm "
                         f"catheter would touch the {lumen_min:.1f} mm lumen: use --catheter "
@@ -87,31 +92,70 @@ def check_fit(vessel, device, s0: float, catheter_mm: float) -> tuple[np.ndarray
     return point, axis
 
 
-def crimped_fit(vessel, s0: float, catheter_mm: float, point: np.ndarray, axis: np.ndarray):
+def crimped_fit(vessel, s0: float, catheter_mm: float, point: np.ndarray, axis: np.ndarray,
+                *, curved_ok: bool = False):
     """A check of the crimped device (device-frame BeamState) before it is placed: it may
     reach at most half way into the clamped ends (it shortens again as it opens), and the
     straight catheter (``point``, ``axis``) must clear the lumen over the crimped length as
-    well (braids lengthen when crimped)."""
+    well (braids lengthen when crimped). The check returns whether the delivery must follow
+    the centreline instead (only when ``curved_ok``; otherwise that is a CaseError)."""
     from biomech.stent.deploy import check_crimped_span
 
-    def check(state) -> None:
+    def check(state) -> bool:
         z = state.x[:, 2]
         half = 0.5 * vessel.end_margin_mm
         check_crimped_span(z, (half - s0, vessel.length_mm - half - s0), catheter_mm)
         lo, hi = s0 + float(z.min()), s0 + float(z.max())
         sel = (vessel.s_mm >= lo) & (vessel.s_mm <= hi)
         if not sel.any():
-            return
+            return False
         rel = vessel.centre[sel] - point
         off = float(np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1).max())
         lumen_min = float(vessel.lumen_diameter_between(lo, hi).min())
         if catheter_touches(off, catheter_mm, lumen_min):
+            if curved_ok:
+                return True
             raise CaseError(f"crimped to {catheter_mm:.1f} mm the device is {hi - lo:.1f} mm "
                             f"long, and over that length the centreline bends {off:.1f} mm off "
                             f"the straight catheter; it would touch the {lumen_min:.1f} mm "
                             "lumen: land it where the vessel is straighter or use --catheter "
                             "smaller")
+        return False
     return check
+
+
+def _to_systole(solver, cfg, wall, factor: float, steps: int):
+    """Raise the blood pressure from the imaging one to ``factor`` × it in ``steps`` steps
+    (each halved on divergence, at most 3 times); the systolic configuration and the last
+    solve's info, its iterations summed."""
+    from biomech.structures.static import follow_path
+
+    box = {"cfg": cfg.copy(), "info": None, "its": 0}
+
+    def set_load(f: float) -> None:
+        wall.load_factor = f
+
+    def solve():
+        box["cfg"], box["info"] = solver.solve(box["cfg"])
+        box["its"] += box["info"]["iterations"]
+        return box["info"]
+
+    def snap():
+        return box["cfg"].copy(), solver.lumen.multipliers.copy()
+
+    def restore(s) -> None:
+        box["cfg"], solver.lumen.multipliers = s[0].copy(), s[1].copy()
+
+    follow_path(set_load, solve, wall.load_factor, factor, steps, max_cutbacks=3,
+                snapshot=snap, restore=restore)
+    return box["cfg"], {**box["info"], "iterations": box["its"]}
+
+
+def _narrowest_lumen(vessel) -> float:
+    """Smallest lumen diameter (mm) of the vessel outside its clamped end zones."""
+    s, m = vessel.s_mm, vessel.end_margin_mm
+    inside = (s >= m) & (s <= s[-1] - m)
+    return float(vessel.lumen_diameter_mm[inside if inside.any() else slice(None)].min())
 
 
 def catheter_touches(bend_mm: float, catheter_mm: float, lumen_mm: float) -> bool:
@@ -126,12 +170,14 @@ def clearance_mm(lumen_mm: float) -> float:
     return min(0.5, 0.1 * lumen_mm)
 
 
-def auto_catheter(vessel, device, s0: float) -> float:
+def auto_catheter(vessel, device, s0: float, *, curved_ok: bool = False) -> float:
     """Crimped diameter (mm) for ``device`` at ``s0``: 0.6 × the narrowest lumen over its
     span, less what the centreline's bend off the straight catheter takes (``clearance_mm``
-    kept), rounded down to 0.1 mm; at least 4 mm, or 0.3 × the nominal diameter for devices
-    under 13 mm (EndoBeams crimps its 4.6 mm braid to 0.3 of its radius)."""
+    kept; no bend when ``curved_ok``: the catheter may follow the centreline), rounded down
+    to 0.1 mm; at least 4 mm, or 0.3 × the nominal diameter for devices under 13 mm
+    (EndoBeams crimps its 4.6 mm braid to 0.3 of its radius)."""
     _, _, bend = vessel.axis_over(s0, device.length_mm)
+    bend = 0.0 if curved_ok else bend
     lumen_min = float(vessel.lumen_diameter_between(s0, s0 + device.length_mm).min())
     d = min(0.6 * lumen_min, lumen_min - 2.0 * clearance_mm(lumen_min) - 2.0 * bend)
     floor = min(4.0, np.ceil(3.0 * device.nominal_diameter_mm) / 10.0)
@@ -151,8 +197,9 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
         raise CaseError(f"{device.name}: nominal diameter {device.nominal_diameter_mm:g} mm is "
                         f"not larger than the {lumen_d:.1f} mm lumen at the landing zone: it "
                         "would not touch the wall (no apposition, no seal)")
-    catheter_mm = catheter_mm or auto_catheter(vessel, device, s0)
-    point, axis = check_fit(vessel, device, s0, catheter_mm)
+    bare = net.graft is None  # bare devices may be delivered along a curved centreline
+    catheter_mm = catheter_mm or auto_catheter(vessel, device, s0, curved_ok=bare)
+    point, axis = check_fit(vessel, device, s0, catheter_mm, curved_ok=bare)
     setup = dict(s0=s0, point=point, axis=axis, catheter_mm=catheter_mm, friction=friction,
                  steps=steps, lumen_d=lumen_d)
     if net.graft is None:
@@ -174,19 +221,25 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
     from biomech.stent.deploy import Wall, deploy
 
     wall = Wall(vessel.problem, vessel.reference, vessel.lumen)
+    bare = net.graft is None
+    curve = dict(centreline=CentrelinePath.smoothed(vessel.s_mm, vessel.centre),
+                 landing_s_mm=s0, open_mm=OPEN_IN_LUMEN * _narrowest_lumen(vessel)) \
+        if bare else {}
     out = deploy(net, wall, point=point, axis=axis, catheter_diameter_mm=catheter_mm,
                  release_diameter_mm=_release_diameter(vessel, device, s0), friction=friction,
                  steps=steps, keep_states=True, wall_u0=vessel.u_imaging,
-                 check_crimped=crimped_fit(vessel, s0, catheter_mm, point, axis),
-                 fabric=fabric)
+                 check_crimped=crimped_fit(vessel, s0, catheter_mm, point, axis,
+                                           curved_ok=bare),
+                 fabric=fabric, **curve)
     solver, dia = out["solver"], out["configuration"]
     gaps = _gaps(solver, dia)
-    figures = _figures_at(solver, dia, gaps, point, axis)
+    figures = _figures_at(solver, dia, gaps, point, axis,
+                          curve["centreline"] if out["curved_delivery"] else None)
     strain_dia = solver.beam.peak_strains(dia.beam)
     force_dia, lam_dia = solver.lumen.contact_forces().sum(), solver.lumen.contact_forces()
     case = vessel.case
-    wall.load_factor = case.systolic_mmHg / case.imaging_mmHg
-    sys_cfg, info = solver.solve(dia.copy())
+    sys_cfg, info = _to_systole(solver, dia, wall, case.systolic_mmHg / case.imaging_mmHg,
+                                steps=SYSTOLE_STEPS_CURVED if out["curved_delivery"] else 1)
     strain_sys = solver.beam.peak_strains(sys_cfg.beam)
     wall_fields = _wall_after(vessel, sys_cfg.wall_u)
     figures.update(
@@ -198,6 +251,7 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
         covered=net.graft is not None, released=bool(out["released"]), fabric_modelled=fabric,
+        curved_delivery=bool(out["curved_delivery"]),
         stabilisation_N=float(max(out["history"][-1].get("stabilisation_N", 0.0),
                                   info.get("stabilisation_N", 0.0))),
         catheter_diameter_mm=float(catheter_mm),
@@ -231,19 +285,20 @@ def _gaps(solver, cfg) -> np.ndarray:
     return device_gaps(solver, cfg, radius=20.0)
 
 
-def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray,
-                axis: np.ndarray) -> dict[str, float]:
+def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray, axis: np.ndarray,
+                path: CentrelinePath | None = None) -> dict[str, float]:
     """Apposition, max gap, seal and deployed length of the settled state (``gaps`` mm per
     device node). Apposition, gap and seal are the struts'; a stent-graft's fabric gets its
     own apposition (share of its nodes) and max gap: the model does not load the fabric with
     the blood pressure, which in the body presses its slack folds onto the wall, so a fold
-    standing off the wall is not taken as a leak."""
+    standing off the wall is not taken as a leak. Lengths run along the chord ``axis``, or
+    along the centreline ``path`` (a curved delivery)."""
     x = cfg.beam.x
     beams = np.asarray(solver.beam.beams)
     strut = np.unique(beams)
     apposed = gaps <= APPOSED_MM
     w = _node_lengths(x, beams)
-    zeta = (x - point) @ axis
+    zeta = (x - point) @ axis if path is None else path.arc_of(x)
     figures = {"apposition_pct": 100.0 * float(w[apposed].sum() / w.sum()),
                "max_gap_mm": _max_finite(gaps[strut]),
                "seal_length_mm": seal_length(zeta[strut] - zeta[strut].min(), apposed[strut]),

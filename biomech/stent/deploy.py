@@ -32,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from biomech.errors import CaseError, ConvergenceError
+from biomech.stent.placement import CentrelinePath
 from biomech.structures.beams import BeamModel, BeamState
 from biomech.structures.relaxation import RelaxationOptions
 from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
@@ -42,6 +43,14 @@ _NO_TIES = np.zeros((0, 2), np.int64)  # model.links already holds the ties
 # of the largest internal force; Newton takes over for the final equilibria
 RELAXATION = RelaxationOptions(rtol=1e-3)
 RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton close
+# the release of a device wrapped onto a curved centreline: FIRE (kinetic damping crawls
+# while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
+# changes the pusher's mass-weighted grip); Newton takes it from there
+CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
+# and its Newton stabilised at every node (its mechanism-like braid modes), springs of this
+# × the contact penalty (1e-3 × 100 × 12 E I / l³: a tenth of an element's transverse stiffness)
+CURVED_SPRING = 1e-3
+CURVED_ITERATIONS = 200  # Newton's budget there: a braid's many sliding contacts converge slowly
 MAX_SETTLES = 80
 # 100 × the bench's: the deployment's Newton starts from an explicit release whose fabric is
 # not yet in equilibrium (the softer spring let its first steps stretch the fabric taut); the
@@ -415,15 +424,16 @@ def relaxed_crimp(model: BeamModel, from_mm: float, to_mm: float, steps: int):
 
 
 def relaxed_release(model: BeamModel, state: BeamState, lumen, wall_points: np.ndarray,
-                    point: np.ndarray, axis: np.ndarray) -> tuple[BeamState, dict]:
+                    point: np.ndarray, axis: np.ndarray,
+                    options: RelaxationOptions | None = None) -> tuple[BeamState, dict]:
     """Withdraw the catheter from the crimped ``state`` and let the device spring onto the
     lumen (``lumen``'s triangles at ``wall_points``, rigid and frictionless) by explicit
-    relaxation, the pusher holding it about (``point``, ``axis``); to ``RELEASE_RTOL``, a
-    start for Newton. The state and its figures."""
+    relaxation, the pusher holding it about (``point``, ``axis``); to ``RELEASE_RTOL`` (or
+    ``options``), a start for Newton. The state and its figures."""
     from biomech.structures.relaxation import Relaxation, surface_tool
 
     relax = Relaxation(model, [surface_tool(lumen, wall_points)], hold=(point, axis),
-                       options=RelaxationOptions(rtol=RELEASE_RTOL))
+                       options=options or RelaxationOptions(rtol=RELEASE_RTOL))
     state, info = relax.solve(state)
     return state, {"relaxation_steps": info.steps, "residual": info.residual,
                    "contact_error_mm": info.penetration_mm,
@@ -436,7 +446,8 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
            wall_u0: np.ndarray | None = None,
            check_crimped: Callable[[BeamState], None] | None = None,
-           fabric: bool = False) -> dict:
+           fabric: bool = False, centreline: CentrelinePath | None = None,
+           landing_s_mm: float = 0.0, open_mm: float | None = None) -> dict:
     """Crimp ``network`` into a catheter (``check_crimped`` may refuse the crimped state, in
     the device frame, with CaseError: braids lengthen), place its z = 0 end at ``point``
     along ``axis``,
@@ -449,7 +460,14 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     ``fabric``: a stent-graft is deployed with its graft fabric — crimped and released onto
     the lumen (rigid, frictionless) by explicit relaxation, then solved by Newton with the
     fabric stabilised and settled, frictionless on the wall (its friction is counted in the
-    migration margin only). False (default): its rings alone."""
+    migration margin only). False (default): its rings alone.
+
+    ``centreline``: the delivery may follow the vessel, used when ``check_crimped`` returns
+    True (a device too long for a straight catheter in a tortuous artery; rings and wire
+    networks, no fabric). The device is crimped and the catheter reopened to ``open_mm`` (short of the narrowest lumen) by Newton in a
+    straight rigid tube, then the device is wrapped onto the centreline with its z = 0 end at
+    ``landing_s_mm`` (:mod:`biomech.stent.placement`), let go onto the rigid lumen by
+    explicit relaxation (FIRE), and solved by Newton with the deformable wall."""
     from biomech.contact import RigidCylinder
     from biomech.contact.surface import SurfaceContact
     from biomech.stent.bench import _penalty, outer_diameter, radial_force_test
@@ -458,23 +476,35 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
 
     model = beam_model(network, fabric=fabric)
     fabric = np.unique(model.membranes)
+    if centreline is not None and len(fabric):
+        raise ValueError("a stent-graft with its fabric is deployed from a straight catheter")
     if len(fabric):  # explicit relaxation: the slack fabric stalls Newton (module docstring)
         crimp = relaxed_crimp(model, outer_diameter(network), catheter_diameter_mm, steps)
     else:
         crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=False,
                                   keep_states=True, fabric=False)  # the rings alone
-    if check_crimped is not None:
-        check_crimped(crimp.states[-1])
+    curved = bool(check_crimped(crimp.states[-1])) if check_crimped is not None else False
+    if curved and centreline is None:
+        raise ValueError("the crimped device needs a curved delivery: pass its centreline")
+    if curved:  # crimped again and reopened short of the lumen, then carried along the vessel
+        crimp = radial_force_test(network, catheter_diameter_mm, steps=steps, release=True,
+                                  reopen_mm=open_mm, keep_states=True, fabric=False)
+        state = centreline.wrap(crimp.states[-1], landing_s_mm)
+    else:
+        state = place(crimp.states[-1], point, axis)
     k = penalty or _penalty(model)
     half = model.half_thickness()
-    state = place(crimp.states[-1], point, axis)
     catheter = RigidCylinder(0.5 * catheter_diameter_mm, k, half, axis_point=np.asarray(point, float),
                              axis_direction=np.asarray(axis, float))
     lumen = SurfaceContact(wall.lumen, half, min(k, _wall_penalty(wall)), friction=friction)
     lumen.friction_mask[fabric] = 0.0  # the fabric slides; its friction is counted after
+    soft, spring = fabric, fabric_spring(model)
+    if curved:  # a wire network let go from its wrap: every node stabilised, then settled
+        soft, spring = np.arange(model.n_nodes), CURVED_SPRING * k
     solver = DeploymentSolver(model, wall, catheter, lumen, axis_point=point, axis=axis,
-                              options=SolveOptions(max_iterations=50), soft_nodes=fabric,
-                              soft_stiffness=fabric_spring(model))
+                              options=SolveOptions(max_iterations=CURVED_ITERATIONS if curved
+                                                   else 50), soft_nodes=soft,
+                              soft_stiffness=spring)
     u0 = np.zeros(wall.n_dof) if wall_u0 is None else np.asarray(wall_u0, float).copy()
     box = {"cfg": Configuration(state, u0)}
     history: list[dict] = []
@@ -501,9 +531,9 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         box["cfg"], catheter.multipliers, catheter.radius = s[0].copy(), s[1].copy(), s[2]
         lumen.multipliers = s[3].copy()
 
-    if len(fabric):  # the catheter withdrawn at once: the device springs open (explicit)
+    if len(fabric) or curved:  # the catheter withdrawn at once (explicit)
         beam, info = relaxed_release(model, state, lumen, solver.wall_points(box["cfg"]),
-                                     point, axis)
+                                     point, axis, CURVED_RELEASE if curved else None)
         box["cfg"] = Configuration(beam, u0)
         lumen.multipliers = info.pop("contact_force")  # Newton starts from these forces
         history.append({"catheter_diameter_mm": None, **info})
@@ -532,4 +562,4 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     history.append({"catheter_diameter_mm": None, **info,
                     "wall_force_N": float(lumen.contact_forces().sum())})
     return {"solver": solver, "configuration": box["cfg"], "history": history,
-            "crimp": crimp, "released": released}
+            "crimp": crimp, "released": released, "curved_delivery": curved}

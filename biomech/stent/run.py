@@ -31,7 +31,9 @@ ASSUMPTIONS = [
     "comes from the [aaa] twin",
     "device placed straight along the centreline chord of its span, crimped in a rigid "
     "frictionless catheter, released by opening the catheter past its nominal diameter and "
-    "withdrawing it",
+    "withdrawing it; a bare device too long for a straight catheter in a tortuous vessel (a "
+    "braid) is crimped, reopened short of the lumen in a straight tube, wrapped onto the "
+    "smoothed centreline and let go at once (curved_delivery)",
     "quasi-static implicit solve: every reported state is an equilibrium (residual given)",
 ]
 

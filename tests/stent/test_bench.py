@@ -80,6 +80,18 @@ def test_nitinol_ring_shows_superelastic_hysteresis():
     assert c.force_N[-1] < 1e-4 * max(c.force_N)
 
 
+def test_nitinol_ring_reopened_part_way_is_on_the_release_branch():
+    """``reopen_mm``: the head stops reopening there (a curved delivery's start), on the
+    chronic-outward-force branch of the full test, not on the crimp branch."""
+    net = z_ring(28.0, 8, 10.0, 0.4, 0.3)
+    full = radial_force_test(net, 16.0, steps=12)
+    part = radial_force_test(net, 16.0, steps=12, reopen_mm=20.0, keep_states=True)
+    assert part.phase[-1] == "release" and part.diameter_mm[-1] == pytest.approx(20.0)
+    assert part.force_N[-1] == pytest.approx(full.at(20.0, "release"), rel=0.01)  # interpolated
+    assert part.force_N[-1] < 0.8 * full.at(20.0, "crimp")
+    assert len(part.states) == len(part.force_N)
+
+
 def test_radial_force_csv(tmp_path):
     net = z_ring(28.0, 8, 10.0, 0.4, 0.3, material=STEEL)
     c = radial_force_test(net, 26.0, steps=2)

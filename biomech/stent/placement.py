@@ -1,0 +1,130 @@
+"""A crimped device carried along a curved centreline: the delivery catheter follows the
+vessel, so a device too long for a straight catheter in a tortuous artery is wrapped onto
+the smoothed centreline before its release (EndoBeams.jl positions its crimped braid along
+the centreline in the same spirit, by imposed displacements).
+
+The wrap maps a device-frame point (x, y, z) — axis +z, z = 0 at the landing — to
+c(σ₀ + z) + x e₁(σ₀ + z) + y e₂(σ₀ + z), with c the centreline smoothed by a Gaussian of
+``sigma_mm`` (ends padded by point reflection, so straight runs stay exact), σ its own arc
+length, and (e₁, e₂, t) a rotation-minimising frame carried along it by double reflection
+(Wang, Jüttler, Zheng & Liu, ACM Trans Graph 27:2, 2008): no twist is added between the
+device's sections. Nodal triads turn with the frame. The wrapped state is not an equilibrium
+(the curvature strains the crimped device); the release that follows relaxes it. Units: mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from biomech.structures.beams import BeamState
+
+FRAME_STEP_MM = 0.05  # spacing of the frame's samples along the smoothed centreline
+
+
+@dataclass
+class CentrelinePath:
+    """Samples of the smoothed centreline: arc length σ (k,) mm, points, unit tangents and
+    the rotation-minimising normal e₁ (k, 3); ``sigma_at``: σ at the input's arc lengths."""
+
+    sigma: np.ndarray
+    points: np.ndarray
+    tangents: np.ndarray
+    normals: np.ndarray
+    s_input: np.ndarray
+    sigma_input: np.ndarray
+
+    @classmethod
+    def smoothed(cls, s_mm: np.ndarray, centre: np.ndarray, sigma_mm: float = 1.0
+                 ) -> CentrelinePath:
+        """From centreline points ``centre`` (k, 3) at arc lengths ``s_mm`` (increasing)."""
+        from scipy.interpolate import CubicSpline
+        from scipy.ndimage import gaussian_filter1d
+
+        s, c = np.asarray(s_mm, float), np.asarray(centre, float)
+        if len(s) < 4 or np.any(np.diff(s) <= 0.0):
+            raise ValueError("a centreline needs at least 4 points at increasing arc length")
+        step = float(np.median(np.diff(s)))
+        grid = np.arange(s[0], s[-1] + 1e-9, min(step, 0.25))
+        pts = CubicSpline(s, c, axis=0)(grid)
+        pad = min(len(grid) - 1, int(np.ceil(4.0 * sigma_mm / (grid[1] - grid[0]))))
+        ext = np.vstack([2.0 * pts[0] - pts[pad:0:-1], pts, 2.0 * pts[-1] - pts[-2:-pad - 2:-1]])
+        smooth = gaussian_filter1d(ext, sigma_mm / (grid[1] - grid[0]), axis=0,
+                                   mode="nearest")[pad:pad + len(grid)]
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(smooth, axis=0),
+                                                              axis=1))])
+        curve = CubicSpline(arc, smooth, axis=0)
+        sigma = np.arange(0.0, arc[-1] + 1e-9, FRAME_STEP_MM)
+        p, t = curve(sigma), curve(sigma, 1)
+        t /= np.linalg.norm(t, axis=1)[:, None]
+        return cls(sigma, p, t, _rotation_minimising(p, t), s, np.interp(s, grid, arc))
+
+    def frames(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points (n, 3) and frames Q (n, 3, 3) at arc lengths ``sigma``: Q's columns are
+        e₁, e₂, t (the images of the device's x, y, z axes)."""
+        def at(a: np.ndarray) -> np.ndarray:
+            return np.column_stack([np.interp(sigma, self.sigma, a[:, k]) for k in range(3)])
+        p, t, e1 = at(self.points), at(self.tangents), at(self.normals)
+        t /= np.linalg.norm(t, axis=1)[:, None]
+        e1 -= np.sum(e1 * t, axis=1)[:, None] * t
+        e1 /= np.linalg.norm(e1, axis=1)[:, None]
+        return p, np.stack([e1, np.cross(t, e1), t], axis=2)
+
+    def wrap(self, state: BeamState, s0: float) -> BeamState:
+        """The device-frame ``state`` wrapped onto the path with z = 0 at input arc length
+        ``s0`` (mm from the inlet). Nodes beyond the path's ends follow its end tangents."""
+        sigma0 = float(np.interp(s0, self.s_input, self.sigma_input))
+        z = sigma0 + state.x[:, 2]
+        p, Q = self.frames(np.clip(z, 0.0, self.sigma[-1]))
+        over = z - np.clip(z, 0.0, self.sigma[-1])  # straight on beyond the ends
+        x = p + Q[:, :, 2] * over[:, None] + Q[:, :, 0] * state.x[:, :1] \
+            + Q[:, :, 1] * state.x[:, 1:2]
+        return BeamState(x, np.einsum("nij,njk->nik", Q, state.R), state.history.copy())
+
+    def arc_of(self, x: np.ndarray) -> np.ndarray:
+        """Arc length σ (mm, smoothed centreline) of the nearest centreline sample to each
+        point of ``x`` (n, 3): a coordinate along a curved vessel."""
+        from scipy.spatial import cKDTree
+
+        return self.sigma[cKDTree(self.points).query(np.asarray(x, float))[1]]
+
+    def chord(self, s0: float, length: float) -> tuple[np.ndarray, np.ndarray]:
+        """Point at ``s0`` and unit chord direction to ``s0 + length`` (input arc lengths)."""
+        a, b = np.interp([s0, s0 + length], self.s_input, self.sigma_input)
+        pa, pb = self.frames(np.array([a, b]))[0]
+        return pa, (pb - pa) / np.linalg.norm(pb - pa)
+
+    def bend_radius_mm(self, s0: float, s1: float) -> float:
+        """Smallest radius of curvature (mm) of the smoothed centreline over [s0, s1]."""
+        a, b = np.interp([s0, s1], self.s_input, self.sigma_input)
+        sel = (self.sigma >= a) & (self.sigma <= b)
+        t = self.tangents[sel]
+        if len(t) < 2:
+            return float("inf")
+        turn = np.arccos(np.clip(np.sum(t[1:] * t[:-1], axis=1), -1.0, 1.0)).max()
+        return float(FRAME_STEP_MM / turn) if turn > 0 else float("inf")
+
+
+def _rotation_minimising(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Normals e₁ (k, 3) of a rotation-minimising frame along points ``p`` with tangents
+    ``t``, by double reflection; e₁ starts perpendicular to t₀ in a fixed direction."""
+    seed = np.array([1.0, 0.0, 0.0]) if abs(t[0, 0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.empty_like(p)
+    first = seed - (seed @ t[0]) * t[0]
+    e1[0] = first / np.linalg.norm(first)
+    for i in range(len(p) - 1):
+        v1 = p[i + 1] - p[i]
+        c1 = v1 @ v1
+        r = e1[i] - (2.0 / c1) * (v1 @ e1[i]) * v1
+        tl = t[i] - (2.0 / c1) * (v1 @ t[i]) * v1
+        v2 = t[i + 1] - tl
+        c2 = v2 @ v2
+        if c2 > 1e-30:
+            r = r - (2.0 / c2) * (v2 @ r) * v2
+        r -= (r @ t[i + 1]) * t[i + 1]
+        e1[i + 1] = r / np.linalg.norm(r)
+    return e1
+
+
+__all__ = ["CentrelinePath"]

@@ -1,0 +1,89 @@
+"""The crimped device wrapped onto a curved centreline: closed forms on a line, a circle and
+a helix."""
+
+import numpy as np
+import pytest
+
+from biomech.stent.placement import CentrelinePath
+from biomech.structures.beams import BeamState
+from biomech.structures.corotational import rotation_matrix
+
+
+def _ring_state(radius=0.8, heights=(0.0, 1.0, 2.0), n=12, seed=0):
+    """Nodes on a crimped cylinder (device frame), with random nodal triads."""
+    th = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    x = np.array([[radius * np.cos(a), radius * np.sin(a), z] for z in heights for a in th])
+    rng = np.random.default_rng(seed)
+    R = np.array([rotation_matrix(v) for v in rng.normal(size=(len(x), 3))])
+    return BeamState(x, R, np.zeros((len(x), 1)))
+
+
+def _arc(radius, length, ds=0.4):
+    s = np.arange(0.0, length + 1e-9, ds)
+    c = np.column_stack([radius * np.sin(s / radius), radius * (1 - np.cos(s / radius)),
+                         np.zeros_like(s)])
+    return s, c
+
+
+def test_straight_centreline_is_a_rigid_placement():
+    """On a straight line the wrap is the rigid move onto it: distances and triads' relative
+    orientation kept, z = 0 at the landing, the device axis along the line."""
+    s = np.arange(0.0, 30.0, 0.5)
+    axis = np.array([1.0, 2.0, 2.0]) / 3.0
+    path = CentrelinePath.smoothed(s, np.array([5.0, -1.0, 2.0]) + np.outer(s, axis))
+    st = _ring_state()
+    out = path.wrap(st, 10.0)
+    d0 = np.linalg.norm(st.x[:, None] - st.x[None], axis=2)
+    assert np.allclose(np.linalg.norm(out.x[:, None] - out.x[None], axis=2), d0, atol=1e-9)
+    ring0 = out.x[:12].mean(axis=0)
+    assert np.allclose(ring0, np.array([5.0, -1.0, 2.0]) + 10.0 * axis, atol=1e-9)
+    assert np.allclose(out.x[24:].mean(axis=0) - ring0, 2.0 * axis, atol=1e-9)
+    Q = out.R @ np.transpose(st.R, (0, 2, 1))  # the rotation applied to every triad
+    assert np.allclose(Q, Q[0], atol=1e-12) and np.allclose(Q[0] @ [0, 0, 1.0], axis)
+
+
+@pytest.mark.parametrize("bend", [5.0, 12.0])
+def test_circular_centreline_wraps_sections_into_its_normal_planes(bend):
+    """On a circular arc of radius ``bend`` (mm) away from its smoothed ends: each crimped
+    section lands centred on the arc at arc length s0 + z, in the arc's normal plane, at
+    its own radius; triads stay orthonormal. The Gaussian smoothing (σ = 0.25 mm) pulls a
+    circle in by about σ²/2R ≤ 0.006 mm."""
+    s, c = _arc(bend, 25.0)
+    path = CentrelinePath.smoothed(s, c, sigma_mm=0.25)
+    st = _ring_state(radius=0.8, heights=(0.0, 2.0, 4.0))
+    out = path.wrap(st, 9.0)
+    for k, z in enumerate((0.0, 2.0, 4.0)):
+        ring = out.x[12 * k:12 * (k + 1)]
+        a = (9.0 + z) / bend
+        centre = np.array([bend * np.sin(a), bend * (1 - np.cos(a)), 0.0])
+        tangent = np.array([np.cos(a), np.sin(a), 0.0])
+        mid = ring.mean(axis=0)
+        assert np.linalg.norm(mid - centre) < 0.01
+        assert np.abs((ring - mid) @ tangent).max() < 1e-3
+        assert np.allclose(np.linalg.norm(ring - mid, axis=1), 0.8, atol=1e-3)
+    assert np.allclose(out.R @ np.transpose(out.R, (0, 2, 1)), np.eye(3), atol=1e-12)
+    assert path.bend_radius_mm(8.0, 16.0) == pytest.approx(bend, rel=0.02)
+    sig = path.arc_of(out.x)  # sections' nodes read back at their arc length, ± a sample
+    sigma0 = float(np.interp(9.0, path.s_input, path.sigma_input))
+    assert np.abs(sig - (sigma0 + st.x[:, 2])).max() <= 0.03
+
+
+def test_frame_does_not_twist_along_a_helix():
+    """Rotation-minimising: along a helix the normal's rate about the tangent is zero, so
+    e₁' · e₂ = 0 (a Frenet frame would turn at the torsion τ = h/(r² + h²))."""
+    r, h = 6.0, 3.0
+    u = np.linspace(0, 3.0, 400)
+    c = np.column_stack([r * np.cos(u), r * np.sin(u), h * u])
+    s = u * np.hypot(r, h)
+    path = CentrelinePath.smoothed(s, c, sigma_mm=0.1)
+    sig = np.linspace(3.0, path.sigma[-1] - 3.0, 60)
+    _, Q = path.frames(sig)
+    de1 = np.gradient(Q[:, :, 0], sig, axis=0)
+    assert np.abs(np.sum(de1 * Q[:, :, 1], axis=1)).max() < 2e-3
+    frenet_twist = h / (r * r + h * h)
+    assert frenet_twist > 0.05  # the test would see a Frenet frame's twist
+
+
+def test_short_or_unordered_centreline_is_refused():
+    with pytest.raises(ValueError, match="increasing"):
+        CentrelinePath.smoothed(np.array([0.0, 1.0, 1.0, 2.0]), np.zeros((4, 3)))
