@@ -709,6 +709,14 @@ class SurfaceContact:
         self.multipliers = lam.copy()
         return float(max(0.0, c.max(initial=0.0), np.abs(c[lam > 0.0]).max(initial=0.0)))
 
+    def saved(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of what a solve changes (multipliers, friction anchors), for ``restore``."""
+        return self.multipliers.copy(), self.anchor_tri.copy(), self.anchor_w.copy()
+
+    def restore(self, saved: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        """Back to the multipliers and anchors of ``saved()`` (a failed solve undone)."""
+        self.multipliers, self.anchor_tri, self.anchor_w = (a.copy() for a in saved)
+
     def commit(self, x_slave: np.ndarray | None = None, x_master: np.ndarray | None = None) -> None:
         """Store the friction history (anchors) of a converged step: from the last evaluation
         (``augment`` at the converged state), or re-evaluated at the given positions. Sticking

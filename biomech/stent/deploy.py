@@ -52,6 +52,12 @@ CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
 CURVED_SPRING = 1e-3
 CURVED_ITERATIONS = 200  # Newton's budget there: a braid's many sliding contacts converge slowly
 MAX_SETTLES = 80
+# the settling's springs: ×SOFTEN per settle down to SOFTEST × the first; a settle that fails
+# is undone and retried at the geometric mean with the last that settled, while that is
+# softer than SOFTEN_LEAST × it
+SOFTEN, SOFTEST, SOFTEN_LEAST = 0.3, 1e-3, 0.9
+# Levenberg–Marquardt shift of an indefinite tangent, × |diag K| (see DeploymentSolver._step)
+SHIFT_START, SHIFT_MAX = 1e-6, 1e2
 # 100 × the bench's: the deployment's Newton starts from an explicit release whose fabric is
 # not yet in equilibrium (the softer spring let its first steps stretch the fabric taut); the
 # settling softens it to 1e-3 of this
@@ -180,6 +186,29 @@ class DeploymentSolver:
             raise ConvergenceError("deployment: singular tangent (device free to drift?)")
         return sol[:self.n]
 
+    def _step(self, K, r, rf, C, shift: float) -> tuple[np.ndarray, float]:
+        """Newton step ``du`` and the shift used. Where the tangent is indefinite (a wire node
+        rolling over a convex edge of the faceted lumen has the negative stiffness −λ/d of
+        that edge; compressed wires theirs) the Newton step may climb the energy (du·r > 0)
+        towards a saddle, and the line search then stalls at tiny steps. The tangent is then
+        shifted, K + μ |diag K| with μ from ``shift`` (at least ``SHIFT_START``) ×10 until
+        the step descends (Levenberg–Marquardt; Nocedal & Wright, Numerical Optimization,
+        §3.4). The residual is not changed, so neither is the equilibrium reached; the shift
+        decays ×0.1 per iteration, giving back Newton's quadratic convergence."""
+        while True:
+            if shift == 0.0:
+                du = self._linear(K, r, C)
+            else:
+                try:
+                    du = self._linear(K + sp.diags(shift * np.abs(K.diagonal())), r, C)
+                except ConvergenceError:  # a shift that makes an eigenvalue zero: shift more
+                    du = None
+            if du is not None and (du @ rf <= 0.0 or shift >= SHIFT_MAX):
+                return du, shift
+            if shift >= SHIFT_MAX:
+                raise ConvergenceError("deployment: singular tangent, shifted or not")
+            shift = max(10.0 * shift, SHIFT_START)
+
     @staticmethod
     def _force_total(rf: np.ndarray) -> float:
         """Σ|r| of the free residual, device and wall, forces (N) and moments (N·mm, as per
@@ -202,7 +231,9 @@ class DeploymentSolver:
         With ``soft_nodes`` (a stent-graft's fabric, next to no stiffness when slack) each
         solve holds them by springs of ``soft_stiffness`` to where they were (a dashpot over
         the step, Abaqus's "stabilize") and is repeated from where it ended, the springs
-        softened ×0.3 per solve to 1e-3 of it, until the springs' total force plus the
+        softened ×0.3 per solve to 1e-3 of it (a solve whose Newton fails is undone and
+        retried with them softened less: the geometric mean with the last that settled;
+        which round-off decides, not the physics), until the springs' total force plus the
         out-of-balance force Σ|r| left is within ``QUASI_STATIC_RTOL`` of the wall force (at
         least ``QUASI_STATIC_ATOL``): a bound on the error of the reported forces. Each such
         Newton stops once Σ|r| is under half that tolerance (the fabric's tension-field kinks
@@ -211,12 +242,21 @@ class DeploymentSolver:
         if not len(self.soft_nodes) or not self.soft_stiffness:
             return self._solve_once(cfg)
         its, tol = 0, self._settling_tolerance()
+        k, settled_k = self.soft_stiffness, None  # settled_k: the springs of the last settle
         try:
             for settle in range(1, MAX_SETTLES + 1):
-                k = self.soft_stiffness * max(0.3 ** (settle - 1), 1e-3)
+                start = cfg.copy(), self._contact_saved()
                 self._springs = (k, cfg.beam.x[self.soft_nodes].copy())
                 self._accept = 0.5 * tol
-                cfg, info = self._solve_once(cfg)
+                try:
+                    cfg, info = self._solve_once(cfg)
+                except ConvergenceError:
+                    if settled_k is None or k > SOFTEN_LEAST * settled_k:
+                        raise
+                    cfg = start[0]  # undone, and retried with springs softened less
+                    self._contact_restore(start[1])
+                    k = float(np.sqrt(k * settled_k))
+                    continue
                 its += info["iterations"]
                 spring = k * np.linalg.norm(cfg.beam.x[self.soft_nodes] - self._springs[1],
                                             axis=1).sum()
@@ -225,11 +265,23 @@ class DeploymentSolver:
                 if error <= tol:
                     return cfg, {**info, "iterations": its, "settles": settle,
                                  "stabilisation_N": float(error)}
+                settled_k = k
+                k = max(SOFTEN * k, SOFTEST * self.soft_stiffness)
         finally:
             self._springs, self._accept = None, None
         raise ConvergenceError(f"not quasi-static: after {MAX_SETTLES} settling solves the "
                                f"fabric's stabilisation and the out-of-balance force still "
                                f"carry {error:.3e} N (tolerance {tol:.3e} N)")
+
+    def _contact_saved(self) -> tuple:
+        return (None if self.lumen is None else self.lumen.saved(),
+                None if self.catheter is None else self.catheter.multipliers.copy())
+
+    def _contact_restore(self, saved: tuple) -> None:
+        if self.lumen is not None:
+            self.lumen.restore(saved[0])
+        if self.catheter is not None:
+            self.catheter.multipliers = saved[1].copy()
 
     def _settling_tolerance(self) -> float:
         """Error allowed to the reported forces (N): ``QUASI_STATIC_RTOL`` × the wall force
@@ -268,8 +320,9 @@ class DeploymentSolver:
         scale = max(np.abs(rf).max(), self.internal_scale, 1e-9)
         err = np.abs(rf).max()
         least = None  # (Σ|r|, state, max |r|) of the best iterate
+        shift = 0.0
         for it in range(1, self.opt.max_iterations + 1):
-            du = self._linear(K, r, C)
+            du, shift = self._step(K, r, rf, C, shift)
             g0 = abs(du @ rf)
             step, best = 1.0, None
             for _ in range(8):  # energy line search (see structures.static)
@@ -290,6 +343,7 @@ class DeploymentSolver:
                 raise ConvergenceError("deployment: every line-search iterate inverts wall "
                                        "elements")
             _, cfg, r, K, trial, rf = best
+            shift = 0.1 * shift if shift > SHIFT_START else 0.0
             err = np.abs(rf).max()
             if not np.isfinite(err):
                 raise ConvergenceError("deployment: non-finite residual")

@@ -134,3 +134,36 @@ def test_stent_graft_with_its_fabric_in_a_rigid_tube():
     last = out["history"][-1]
     assert last["stabilisation_N"] <= max(QUASI_STATIC_RTOL * lam.sum(), 1e-3)
     assert device_gaps(solver, cfg).min() > -1e-3
+
+
+def _bare_solver(n):
+    """A DeploymentSolver with only what its linear algebra uses (n DOFs, none fixed)."""
+    from biomech.stent.deploy import DeploymentSolver
+
+    solver = DeploymentSolver.__new__(DeploymentSolver)
+    solver.n, solver.fixed = n, np.zeros(0, np.int64)
+    return solver
+
+
+def test_newton_step_is_plain_newton_where_the_tangent_is_positive_definite():
+    import scipy.sparse as sp
+
+    K = sp.csr_matrix(np.array([[4.0, 1.0], [1.0, 3.0]]))
+    r = np.array([1.0, 2.0])
+    du, shift = _bare_solver(2)._step(K, r, r, None, 0.0)
+    assert shift == 0.0
+    np.testing.assert_allclose(du, -np.linalg.solve(K.toarray(), r), rtol=1e-12)
+
+
+def test_newton_step_on_an_indefinite_tangent_is_shifted_until_it_descends():
+    """K = diag(1, −1), r = (1, 2): Newton's step (−1, 2) climbs the energy (du·r = 3 > 0).
+    K + μ|diag K| descends once μ > 1: the first of 1e-6 × 10^k is μ = 10, and the step is
+    then −(K + 10 I)⁻¹ r."""
+    import scipy.sparse as sp
+
+    K = sp.csr_matrix(np.diag([1.0, -1.0]))
+    r = np.array([1.0, 2.0])
+    du, shift = _bare_solver(2)._step(K, r, r, None, 0.0)
+    assert shift == pytest.approx(10.0)
+    assert du @ r < 0.0
+    np.testing.assert_allclose(du, [-1.0 / 11.0, -2.0 / 9.0], rtol=1e-12)
