@@ -8,8 +8,9 @@ seal length (proximal stretch whose every 1 mm band is apposed all round; struts
 stent-graft's fabric apposition reported beside it), oversizing
 (nominal / landing lumen diameter − 1), radial force (total wall contact force), contact
 pressure (mean over the device's envelope, peak over a strut footprint), peak and
-alternating strut strain (diastole ↔ systole), wall stress before and after, foreshortening,
-migration margin = μ Σλ / (p_sys · A_proximal).
+alternating strut strain (diastole ↔ systole), wall stress before and after, foreshortening
+(from the struts' length crimped in the catheter to their deployed length, as quoted for
+braids, which lengthen when crimped), migration margin = μ Σλ / (p_sys · A_proximal).
 """
 
 from __future__ import annotations
@@ -242,6 +243,7 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                                 steps=SYSTOLE_STEPS_CURVED if out["curved_delivery"] else 1)
     strain_sys = solver.beam.peak_strains(sys_cfg.beam)
     wall_fields = _wall_after(vessel, sys_cfg.wall_u)
+    crimped = _crimped_length(out["crimp"], solver.beam.beams, device.length_mm)
     figures.update(
         _sizing(vessel, device, s0, lumen_d),
         radial_force_N=float(force_dia),
@@ -256,7 +258,8 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                                   info.get("stabilisation_N", 0.0))),
         catheter_diameter_mm=float(catheter_mm),
         placement_point_mm=[float(v) for v in point], placement_axis=[float(v) for v in axis],
-        foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / device.length_mm),
+        crimped_length_mm=crimped,
+        foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / crimped),
         dof=int(solver.n), beam_dof=int(solver.n_b), contact_pairs=int((lam_dia > 0).sum()),
         newton_iterations=int(sum(h.get("iterations", 0) for h in out["history"])
                               + info["iterations"]),
@@ -283,6 +286,15 @@ def _gaps(solver, cfg) -> np.ndarray:
     from biomech.stent.deploy import device_gaps
 
     return device_gaps(solver, cfg, radius=20.0)
+
+
+def _crimped_length(crimp, beams, nominal_mm: float) -> float:
+    """Length (mm) of the struts in the catheter: the crimp's state at its smallest diameter
+    (device frame, z along the axis); ``nominal_mm`` when the states were not kept."""
+    if not crimp.states:
+        return float(nominal_mm)
+    x = crimp.states[int(np.argmin(crimp.diameter_mm))].x
+    return float(np.ptp(x[np.unique(np.asarray(beams)), 2]))
 
 
 def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray, axis: np.ndarray,

@@ -176,6 +176,12 @@ def test_deploy_in_the_endobeams_vessel(tmp_path):
     assert shift_hi == pytest.approx(hi - b, abs=0.15)
     assert -8.9 < shift_lo < -7.9 and -4.9 < shift_hi < -3.9  # 7.75–11.5 mm of 16 mm, ±0.5
     assert ring["status"] == "ok" and ring["released"]
+    # crimped, the 3 mm struts of its 6 crowns span π d / 12 around at the strut centres
+    d_crimp = ring["catheter_diameter_mm"] - 0.1
+    height = np.sqrt(3.0 ** 2 - (np.pi * d_crimp / 12.0) ** 2)
+    assert ring["crimped_length_mm"] == pytest.approx(height, rel=0.02)
+    assert ring["foreshortening_pct"] == pytest.approx(
+        100.0 * (1.0 - ring["deployed_length_mm"] / ring["crimped_length_mm"]))
     assert 2.5 < ring["landing_lumen_diameter_mm"] < 4.2  # the vessel, not an aorta
     assert ring["apposition_pct"] > 95.0 and ring["residual_N"] < 1e-6
     _, bench_force = settled_apex_and_bench_force(out, cat, ring, 2.25, 0.05)
