@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--elements", default="tetra10,hexahedron")
     b.add_argument("--felupe", action="store_true", help="also solve with felupe (pip install .[bench])")
     b.add_argument("--out", default=None, help="write bench.json here")
+    b.add_argument("--beams", action="store_true",
+                   help="instead: time the stent beam kernels (a 48-wire braid, SG28 with fabric)")
     ms = sub.add_parser("measure", help="AAA measurements from a label map / level set / surface")
     ms.add_argument("input")
     ms.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -69,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             return stent_cli.run(args)
         if args.command == "batch":
             return cohort_cli.run(args)
+        if args.command == "bench" and args.beams:
+            from biomech.bench_beams import run_beam_bench
+
+            run_beam_bench(out=args.out)
+            return 0
         if args.command == "bench":
             from biomech.bench import run_bench
 

@@ -64,3 +64,20 @@ def test_table_lists_the_case(report):
 def test_felupe_tetra_recorded_unsupported_without_import():
     rec = bench.run_felupe_case({"element": "tetra10", "target_dofs": 3000})
     assert rec["status"] == "unsupported" and "tetra" in rec["error"]
+
+
+def test_beam_bench_times_the_braid_and_the_stent_graft(tmp_path):
+    """`biomech bench --beams` writes its records: both devices, 6 DOF per node, times
+    recorded (their values are the bench's to report, not a test's to judge)."""
+    import json
+
+    from biomech import cli
+
+    assert cli.main(["bench", "--beams", "--out", str(tmp_path)]) == 0
+    rec = json.loads((tmp_path / "bench_beams.json").read_text())
+    rows = {r["device"]: r for r in rec["devices"]}
+    assert set(rows) == {"braid-48", "SG28+fabric"}
+    for r in rows.values():
+        assert r["dof"] == 6 * r["nodes"]
+        assert r["forces_ms"] > 0.0 and r["tangent_ms"] > 0.0
+    assert rows["SG28+fabric"]["membranes"] > 0 and rows["braid-48"]["membranes"] == 0

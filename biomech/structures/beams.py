@@ -190,31 +190,46 @@ class BeamModel:
         self._mcols = np.tile(mdofs, (1, 9)).ravel()
 
     def forces(self, state: BeamState) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
-        """Internal force (6n), tangent (CSR) and trial history at ``state``."""
+        """Internal force (6n), tangent (CSR) and trial history at ``state``. The tangent's
+        sparsity pattern is built once (``_csr_pattern``); each call only sums the element
+        blocks into its data."""
         trial = np.empty_like(state.history)
         F, K = assemble_elements(state.x, state.R, self.beams, self.R0, self.l0, self.spts,
                                  self.GJ, self.law, self.params, state.history, trial)
         f = np.bincount(self._dofs.ravel(), weights=F.ravel(), minlength=self.n_dof)
-        rows, cols, vals = [self._rows], [self._cols], [K.ravel()]
+        indptr, indices, slot_beam, slot_membrane, constant = self._csr_pattern()
+        data = constant + np.bincount(slot_beam, weights=K.ravel(), minlength=len(indices))
         if len(self.membranes):
             Fm, Km = assemble_membranes(state.x, self.membranes, self.dN, self.area0,
                                         self.membrane_thickness, self._E, self._nu,
                                         self.membrane_residual, self._half_toe)
             f += np.bincount(self._mdofs.ravel(), weights=Fm.ravel(), minlength=self.n_dof)
-            rows.append(self._mrows)
-            cols.append(self._mcols)
-            vals.append(Km.ravel())
-        if len(self.inert_spins):
-            rows.append(self.inert_spins)
-            cols.append(self.inert_spins)
-            vals.append(np.ones(len(self.inert_spins)))
-        Kc = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                           shape=(self.n_dof,) * 2)
+            data += np.bincount(slot_membrane, weights=Km.ravel(), minlength=len(indices))
         if len(self.ties):
-            ft, Kt = self._tie_forces(state.x)
-            f += ft
-            Kc = Kc + Kt
-        return f, Kc.tocsr(), trial
+            f += self._tie_forces(state.x)
+        K = sp.csr_matrix((data, indices, indptr), shape=(self.n_dof,) * 2, copy=False)
+        return f, K, trial
+
+    def _csr_pattern(self):
+        """The tangent's CSR structure (indptr, indices: sorted, unique), the data slot of
+        every beam and membrane block entry, and the constant part (ties: linear springs;
+        unit spins of nodes without a beam) on that pattern. Built on first use."""
+        if getattr(self, "_csr", None) is None:
+            rows = [self._rows, self._mrows, self.inert_spins]
+            cols = [self._cols, self._mcols, self.inert_spins]
+            vals = [np.zeros(len(self._rows)), np.zeros(len(self._mrows)),
+                    np.ones(len(self.inert_spins))]
+            if len(self.ties):
+                tr, tc, tv = self._tie_stiffness_triplets()
+                rows, cols, vals = rows + [tr], cols + [tc], vals + [tv]
+            key = np.concatenate(rows) * self.n_dof + np.concatenate(cols)
+            unique, slot = np.unique(key, return_inverse=True)
+            indices = (unique % self.n_dof).astype(np.int32)
+            indptr = np.searchsorted(unique // self.n_dof, np.arange(self.n_dof + 1)).astype(np.int32)
+            constant = np.bincount(slot, weights=np.concatenate(vals), minlength=len(unique))
+            nb, nm = len(self._rows), len(self._mrows)
+            self._csr = (indptr, indices, slot[:nb], slot[nb:nb + nm], constant)
+        return self._csr
 
     def internal_forces(self, state: BeamState) -> tuple[np.ndarray, np.ndarray]:
         """Internal force (6n) and trial history at ``state``, without the tangent."""
@@ -228,12 +243,7 @@ class BeamModel:
                                  self.membrane_residual, self._half_toe)
             f += np.bincount(self._mdofs.ravel(), weights=Fm.ravel(), minlength=self.n_dof)
         if len(self.ties):
-            k, a, b = self.tie_stiffness, self.ties[:, 0], self.ties[:, 1]
-            d = k * ((state.x[a] - self.nodes[a]) - (state.x[b] - self.nodes[b]))
-            f6 = f.reshape(-1, 6)
-            for c in range(3):
-                f6[:, c] += (np.bincount(a, weights=d[:, c], minlength=self.n_nodes)
-                             - np.bincount(b, weights=d[:, c], minlength=self.n_nodes))
+            f += self._tie_forces(state.x)
         return f, trial
 
     def stiffness_bound(self, state: BeamState, ties: bool = True) -> np.ndarray:
@@ -257,24 +267,27 @@ class BeamModel:
             rows.reshape(-1, 6)[:, :3] += r3[:, None]
         return rows.reshape(-1, 6)
 
-    def _tie_forces(self, x: np.ndarray) -> tuple[np.ndarray, sp.coo_matrix]:
-        """Stiff springs between tied node pairs (translations only: pinned crossings)."""
-        k = self.tie_stiffness
-        a, b = self.ties[:, 0], self.ties[:, 1]
-        d = (x[a] - self.nodes[a]) - (x[b] - self.nodes[b])
-        f = np.zeros(self.n_dof)
+    def _tie_forces(self, x: np.ndarray) -> np.ndarray:
+        """Forces (6n) of the stiff springs between tied node pairs (translations only:
+        pinned crossings)."""
+        k, a, b = self.tie_stiffness, self.ties[:, 0], self.ties[:, 1]
+        d = k * ((x[a] - self.nodes[a]) - (x[b] - self.nodes[b]))
+        f = np.zeros((self.n_nodes, 6))
         for c in range(3):
-            np.add.at(f, 6 * a + c, k * d[:, c])
-            np.add.at(f, 6 * b + c, -k * d[:, c])
+            f[:, c] = (np.bincount(a, weights=d[:, c], minlength=self.n_nodes)
+                       - np.bincount(b, weights=d[:, c], minlength=self.n_nodes))
+        return f.ravel()
+
+    def _tie_stiffness_triplets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, cols, values) of the ties' constant stiffness (N/mm)."""
+        k, a, b = self.tie_stiffness, self.ties[:, 0], self.ties[:, 1]
         rows, cols, vals = [], [], []
         for c in range(3):
-            for (i, j, s) in ((a, a, 1.0), (b, b, 1.0), (a, b, -1.0), (b, a, -1.0)):
+            for (i, j, sign) in ((a, a, 1.0), (b, b, 1.0), (a, b, -1.0), (b, a, -1.0)):
                 rows.append(6 * i + c)
                 cols.append(6 * j + c)
-                vals.append(np.full(len(a), s * k))
-        K = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(self.n_dof,) * 2)
-        return f, K
+                vals.append(np.full(len(a), sign * k))
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
 
     def peak_strains(self, state: BeamState) -> np.ndarray:
         """Largest surface normal strain of each beam (m,), see corotational.peak_strains."""

@@ -190,3 +190,37 @@ def test_section_points_integrate_area_and_second_moments():
         p = section_points(kind, w, t, 4)
         assert p[:, 2].sum() == pytest.approx(A, rel=1e-12)
         assert (p[:, 2] * p[:, 1] ** 2).sum() == pytest.approx(Iz, rel=1e-12)
+
+
+@pytest.mark.parametrize("device", ["braid", "stent-graft"])
+def test_model_tangent_on_its_cached_pattern_matches_differences_of_the_forces(device):
+    """BeamModel.forces sums its element blocks into a CSR pattern built once (beams, ties,
+    fabric membranes, unit spins of beam-less nodes): along random directions K v equals
+    central differences of the internal force, and the pattern is canonical."""
+    from biomech.stent.devices import braided, stent_graft
+    from biomech.structures.beams import beam_model
+
+    steel = {"model": "linear-elastic", "E": 200e3, "nu": 0.3}
+    if device == "braid":
+        model = beam_model(braided(6.0, 4.0, 8, 50.0, 0.1, elements_per_segment=2,
+                                   material=steel))
+        assert len(model.ties)
+    else:
+        model = beam_model(stent_graft(12, 6, 8, 0.3, 0.3, rings=1, graft_margin=1,
+                                       material=steel), fabric=True)
+        assert len(model.membranes) and len(model.inert_spins)
+    rng = np.random.default_rng(3)
+    state = model.moved(model.initial_state(), 0.02 * rng.standard_normal(model.n_dof))
+    f, K, _ = model.forces(state)
+    assert K.has_sorted_indices and K.nnz == K.tocoo().tocsr().nnz
+    np.testing.assert_allclose(f, model.internal_forces(state)[0], rtol=1e-12, atol=1e-12)
+    h = 1e-6
+    for _ in range(3):
+        v = rng.standard_normal(model.n_dof)
+        fd = (model.internal_forces(model.moved(state, h * v))[0]
+              - model.internal_forces(model.moved(state, -h * v))[0]) / (2 * h)
+        live = np.ones(model.n_dof, bool)
+        live[model.inert_spins] = False  # unit stiffness there, no force: kept non-singular
+        np.testing.assert_allclose((K @ v)[live], fd[live], rtol=1e-5,
+                                   atol=1e-6 * np.abs(fd).max())
+        np.testing.assert_allclose((K @ v)[~live], v[~live], rtol=1e-12)
