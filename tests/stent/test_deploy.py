@@ -201,3 +201,71 @@ def test_braid_delivered_along_a_centreline_shortens_by_braid_kinematics():
     assert gaps[middle].max() < 0.02  # on the wall (the wires sag 0.014 mm between crossings)
     assert gaps.max() < 0.25  # the tied ends neck in a little: apposed by the 0.5 mm rule
     assert solver.lumen.contact_forces().sum() > 0.0
+
+
+class _FakeLumen:
+    """What the settling reads and restores of a lumen contact, with a visible state."""
+
+    def __init__(self):
+        self.state = 0
+
+    def saved(self):
+        return self.state
+
+    def restore(self, saved):
+        self.state = saved
+
+    def contact_forces(self):
+        return np.zeros(1)
+
+
+def _settling_solver(fail_at):
+    """A DeploymentSolver whose Newton (``_solve_once``) moves its one soft node 1 mm per
+    solve, changes the lumen's state, and fails for the spring stiffnesses in ``fail_at``."""
+    from biomech.errors import ConvergenceError
+    from biomech.stent.deploy import Configuration, DeploymentSolver
+    from biomech.structures.beams import BeamState
+
+    solver = DeploymentSolver.__new__(DeploymentSolver)
+    solver.soft_nodes, solver.soft_stiffness = np.array([0]), 1.0
+    solver._springs = solver._accept = None
+    solver.lumen, solver.catheter = _FakeLumen(), None
+    springs = []
+
+    def solve_once(cfg):
+        k = solver._springs[0]
+        springs.append(k)
+        solver.lumen.state += 1
+        if any(np.isclose(k, f) for f in fail_at):
+            raise ConvergenceError("stalled")
+        x = cfg.beam.x + np.array([[1.0, 0.0, 0.0]])
+        return (Configuration(BeamState(x, cfg.beam.R, cfg.beam.history), cfg.wall_u),
+                {"iterations": 1, "out_of_balance_N": 0.0})
+
+    solver._solve_once = solve_once
+    cfg = Configuration(BeamState(np.zeros((1, 3)), np.eye(3)[None], np.zeros((1, 1))),
+                        np.zeros(0))
+    return solver, cfg, springs
+
+
+def test_a_failed_settle_is_undone_and_retried_with_springs_softened_less():
+    """Springs 1, 0.3 (fails: undone, the lumen state restored), √0.3 (the geometric mean
+    with the last that settled), then ×0.3 per settle to 1e-3, where the spring force left
+    (k × 1 mm) meets the 1e-3 N tolerance."""
+    from biomech.errors import ConvergenceError
+
+    solver, cfg, springs = _settling_solver(fail_at=[0.3])
+    out, info = solver.solve(cfg)
+    assert springs[:4] == pytest.approx([1.0, 0.3, np.sqrt(0.3), 0.3 * np.sqrt(0.3)])
+    assert springs[-1] == pytest.approx(1e-3) and info["stabilisation_N"] <= 1e-3
+    assert out.beam.x[0, 0] == pytest.approx(len(springs) - 1)  # the failed solve undone
+    assert solver.lumen.state == len(springs) - 1
+
+    solver, cfg, springs = _settling_solver(fail_at=[1.0])  # nothing settled yet: an error
+    with pytest.raises(ConvergenceError):
+        solver.solve(cfg)
+    retries = [0.3] + [0.3 ** (0.5 ** j) for j in range(1, 8)]
+    solver, cfg, springs = _settling_solver(fail_at=retries)  # retries end near the last
+    with pytest.raises(ConvergenceError):
+        solver.solve(cfg)
+    assert springs[-1] > 0.9 * 1.0
