@@ -142,10 +142,11 @@ def _to_systole(solver, cfg, wall, factor: float, steps: int):
         return box["info"]
 
     def snap():
-        return box["cfg"].copy(), solver.lumen.multipliers.copy()
+        return box["cfg"].copy(), solver.saved_contacts()
 
     def restore(s) -> None:
-        box["cfg"], solver.lumen.multipliers = s[0].copy(), s[1].copy()
+        box["cfg"] = s[0].copy()
+        solver.restore_contacts(s[1])
 
     follow_path(set_load, solve, wall.load_factor, factor, steps, max_cutbacks=3,
                 snapshot=snap, restore=restore)

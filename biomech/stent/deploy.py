@@ -245,7 +245,7 @@ class DeploymentSolver:
         k, settled_k = self.soft_stiffness, None  # settled_k: the springs of the last settle
         try:
             for settle in range(1, MAX_SETTLES + 1):
-                start = cfg.copy(), self._contact_saved()
+                start = cfg.copy(), self.saved_contacts()
                 self._springs = (k, cfg.beam.x[self.soft_nodes].copy())
                 self._accept = 0.5 * tol
                 try:
@@ -254,7 +254,7 @@ class DeploymentSolver:
                     if settled_k is None or k > SOFTEN_LEAST * settled_k:
                         raise
                     cfg = start[0]  # undone, and retried with springs softened less
-                    self._contact_restore(start[1])
+                    self.restore_contacts(start[1])
                     k = float(np.sqrt(k * settled_k))
                     continue
                 its += info["iterations"]
@@ -273,15 +273,19 @@ class DeploymentSolver:
                                f"fabric's stabilisation and the out-of-balance force still "
                                f"carry {error:.3e} N (tolerance {tol:.3e} N)")
 
-    def _contact_saved(self) -> tuple:
+    def saved_contacts(self) -> tuple:
+        """Copies of the contacts' state a solve changes (lumen multipliers and friction
+        anchors, catheter multipliers and radius), for ``restore_contacts``."""
         return (None if self.lumen is None else self.lumen.saved(),
-                None if self.catheter is None else self.catheter.multipliers.copy())
+                None if self.catheter is None else
+                (self.catheter.multipliers.copy(), self.catheter.radius))
 
-    def _contact_restore(self, saved: tuple) -> None:
+    def restore_contacts(self, saved: tuple) -> None:
+        """Back to ``saved_contacts()``: a failed solve or step undone."""
         if self.lumen is not None:
             self.lumen.restore(saved[0])
         if self.catheter is not None:
-            self.catheter.multipliers = saved[1].copy()
+            self.catheter.multipliers, self.catheter.radius = saved[1][0].copy(), saved[1][1]
 
     def _settling_tolerance(self) -> float:
         """Error allowed to the reported forces (N): ``QUASI_STATIC_RTOL`` × the wall force
@@ -577,13 +581,12 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         if keep_states:
             history[-1]["state"] = box["cfg"].copy()
 
-    def snap():  # everything a failed step may leave changed: state and multipliers
-        return (box["cfg"].copy(), catheter.multipliers.copy(), catheter.radius,
-                lumen.multipliers.copy())
+    def snap():  # everything a failed step may leave changed: state and contacts
+        return box["cfg"].copy(), solver.saved_contacts()
 
     def restore(s) -> None:
-        box["cfg"], catheter.multipliers, catheter.radius = s[0].copy(), s[1].copy(), s[2]
-        lumen.multipliers = s[3].copy()
+        box["cfg"] = s[0].copy()
+        solver.restore_contacts(s[1])
 
     if len(fabric) or curved:  # the catheter withdrawn at once (explicit)
         beam, info = relaxed_release(model, state, lumen, solver.wall_points(box["cfg"]),

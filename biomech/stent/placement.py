@@ -89,12 +89,6 @@ class CentrelinePath:
 
         return self.sigma[cKDTree(self.points).query(np.asarray(x, float))[1]]
 
-    def chord(self, s0: float, length: float) -> tuple[np.ndarray, np.ndarray]:
-        """Point at ``s0`` and unit chord direction to ``s0 + length`` (input arc lengths)."""
-        a, b = np.interp([s0, s0 + length], self.s_input, self.sigma_input)
-        pa, pb = self.frames(np.array([a, b]))[0]
-        return pa, (pb - pa) / np.linalg.norm(pb - pa)
-
     def bend_radius_mm(self, s0: float, s1: float) -> float:
         """Smallest radius of curvature (mm) of the smoothed centreline over [s0, s1]."""
         a, b = np.interp([s0, s1], self.s_input, self.sigma_input)
