@@ -179,7 +179,7 @@ def test_device_sections_render_links_and_missing_values(text):
     assert '<a href="SG28/deployment.pvd">' in text and '<a href="SG28/wall.vtu">' in text
     assert "peak contact pressure above 30 kPa" in text
     assert "neck angulation 62°" in text and "ESVS 2019 AAA guideline" in text
-    assert "the sac is not assumed excluded" in text
+    assert "a sealed graft without endoleak" in text
     assert "Systolic</th><td>140 mmHg</td>" in text and "Mesh › N points" in text
 
 

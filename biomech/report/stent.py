@@ -40,11 +40,15 @@ log = logging.getLogger(__name__)
 TITLE = "Stent-graft crash-test"
 MISSING = "—"
 ASSUMPTIONS = (
-    "blood pressure stays on the whole lumen after deployment (the sac is not assumed excluded)",
+    (
+        "blood pressure stays on the lumen beside a bare stent; a deployed stent-graft's fabric "
+        "takes it over, and the wall the graft spans (seal zones and sac) is relieved of it: "
+        "a sealed graft without endoleak (no residual sac pressure)"
+    ),
     (
         "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless "
-        "on the wall and not loaded by the blood pressure: the seal is judged on the struts; "
-        "where its deployment does not converge, the rings alone"
+        "on the wall, under the blood pressure once deployed: the seal is judged on it; "
+        "where its deployment does not converge, the rings alone, the seal on the struts"
     ),
     (
         "device placed straight along the centreline chord of its span, crimped in a rigid "
@@ -71,6 +75,9 @@ _LABELS = {  # keys whose generated label would mislead
     "migration_margin": "Migration margin (friction capacity / displacement force)",
     "residual_N": "Final force residual",
     "stabilisation_N": "Fabric stabilisation + out-of-balance force (error bound)",
+    "strut_seal_length_mm": "Seal length on the struts",
+    "pressure_through_fabric_N": "Blood pressure passed on to the wall by the fabric",
+    "fabric_pressurised": "Fabric under blood pressure",
     "wall_s": "Solve time",
 }
 _COMPARE_CSS = Html(  # a wide table: smaller type, room for the reasons

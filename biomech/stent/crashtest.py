@@ -1,12 +1,14 @@
 """One device's crash-test in a patient's vessel: checks before solving, deployment at the
-landing zone (crimp → place → release → settle at the imaging pressure), the same state
-taken to systole, and the clinical figures of the result.
+landing zone (crimp → place → release → settle at the imaging pressure; a stent-graft's
+fabric then takes the blood pressure off the wall it covers: sealed, the sac excluded), the
+same state taken to systole, and the clinical figures of the result.
 
 Figures (per device, JSON-able; lengths mm, forces N, pressures kPa, strains %):
 apposition (share of the device's strut length within ``APPOSED_MM`` of the lumen), max gap,
-seal length (proximal stretch whose every 1 mm band is apposed all round; struts, with a
-stent-graft's fabric apposition reported beside it), oversizing
-(nominal / landing lumen diameter − 1), radial force (total wall contact force), contact
+seal length (proximal stretch whose every 1 mm band is apposed all round: a stent-graft's
+fabric under the blood pressure, else the struts), oversizing
+(nominal / landing lumen diameter − 1), radial force (the device's own wall contact force,
+before the fabric carries the blood pressure), contact
 pressure (mean over the device's envelope, peak over a strut footprint), peak and
 alternating strut strain (diastole ↔ systole), wall stress before and after, foreshortening
 (from the struts' length crimped in the catheter to their deployed length, as quoted for
@@ -125,32 +127,16 @@ def crimped_fit(vessel, s0: float, catheter_mm: float, point: np.ndarray, axis: 
     return check
 
 
-def _to_systole(solver, cfg, wall, factor: float, steps: int):
+def _to_systole(solver, cfg, factor: float, steps: int):
     """Raise the blood pressure from the imaging one to ``factor`` × it in ``steps`` steps
     (each halved on divergence, at most 3 times); the systolic configuration and the last
     solve's info, its iterations summed."""
-    from biomech.structures.static import follow_path
-
-    box = {"cfg": cfg.copy(), "info": None, "its": 0}
+    from biomech.stent.deploy import load_path
 
     def set_load(f: float) -> None:
-        wall.load_factor = f
+        solver.wall.load_factor = f
 
-    def solve():
-        box["cfg"], box["info"] = solver.solve(box["cfg"])
-        box["its"] += box["info"]["iterations"]
-        return box["info"]
-
-    def snap():
-        return box["cfg"].copy(), solver.saved_contacts()
-
-    def restore(s) -> None:
-        box["cfg"] = s[0].copy()
-        solver.restore_contacts(s[1])
-
-    follow_path(set_load, solve, wall.load_factor, factor, steps, max_cutbacks=3,
-                snapshot=snap, restore=restore)
-    return box["cfg"], {**box["info"], "iterations": box["its"]}
+    return load_path(solver, cfg, set_load, solver.wall.load_factor, factor, steps)
 
 
 def _narrowest_lumen(vessel) -> float:
@@ -220,13 +206,15 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
               lumen_d: float) -> CrashTest:
     """Deploy ``net`` (with its graft fabric when ``fabric``), take it to systole; the
     crash test."""
+    from biomech.aaa.run import MMHG_TO_MPA
     from biomech.stent.deploy import Wall, deploy
 
-    wall = Wall(vessel.problem, vessel.reference, vessel.lumen)
+    wall = Wall(vessel.problem, vessel.reference, vessel.lumen,
+                lumen_pressure=vessel.case.imaging_mmHg * MMHG_TO_MPA)
     bare = net.graft is None
-    curve = dict(centreline=CentrelinePath.smoothed(vessel.s_mm, vessel.centre),
-                 landing_s_mm=s0, open_mm=OPEN_IN_LUMEN * _narrowest_lumen(vessel)) \
-        if bare else {}
+    path = CentrelinePath.smoothed(vessel.s_mm, vessel.centre)
+    curve = dict(centreline=path, landing_s_mm=s0,
+                 open_mm=OPEN_IN_LUMEN * _narrowest_lumen(vessel)) if bare else {}
     out = deploy(net, wall, point=point, axis=axis, catheter_diameter_mm=catheter_mm,
                  release_diameter_mm=_release_diameter(vessel, device, s0), friction=friction,
                  steps=steps, keep_states=True, wall_u0=vessel.u_imaging,
@@ -234,13 +222,17 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                                            curved_ok=bare),
                  fabric=fabric, **curve)
     solver, dia = out["solver"], out["configuration"]
+    force_dia, lam_dia = solver.lumen.contact_forces().sum(), solver.lumen.contact_forces()
+    sealed, seal_info = {}, {"iterations": 0, "residual": 0.0, "contact_error_mm": 0.0}
+    if fabric:  # the blood pressure moved onto the fabric; the device's own forces kept
+        dia, sealed, seal_info = _sealed(solver, dia, path)
     gaps = _gaps(solver, dia)
     figures = _figures_at(solver, dia, gaps, point, axis,
-                          curve["centreline"] if out["curved_delivery"] else None)
+                          curve["centreline"] if out["curved_delivery"] else None,
+                          fabric_loaded=bool(sealed.get("fabric_pressurised")))
     strain_dia = solver.beam.peak_strains(dia.beam)
-    force_dia, lam_dia = solver.lumen.contact_forces().sum(), solver.lumen.contact_forces()
     case = vessel.case
-    sys_cfg, info = _to_systole(solver, dia, wall, case.systolic_mmHg / case.imaging_mmHg,
+    sys_cfg, info = _to_systole(solver, dia, case.systolic_mmHg / case.imaging_mmHg,
                                 steps=SYSTOLE_STEPS_CURVED if out["curved_delivery"] else 1)
     strain_sys = solver.beam.peak_strains(sys_cfg.beam)
     wall_fields = _wall_after(vessel, sys_cfg.wall_u)
@@ -254,8 +246,10 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
         covered=net.graft is not None, released=bool(out["released"]), fabric_modelled=fabric,
+        **sealed,
         curved_delivery=bool(out["curved_delivery"]),
         stabilisation_N=float(max(out["history"][-1].get("stabilisation_N", 0.0),
+                                  seal_info.get("stabilisation_N", 0.0),
                                   info.get("stabilisation_N", 0.0))),
         catheter_diameter_mm=float(catheter_mm),
         placement_point_mm=[float(v) for v in point], placement_axis=[float(v) for v in axis],
@@ -263,10 +257,11 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
         foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / crimped),
         dof=int(solver.n), beam_dof=int(solver.n_b), contact_pairs=int((lam_dia > 0).sum()),
         newton_iterations=int(sum(h.get("iterations", 0) for h in out["history"])
-                              + info["iterations"]),
-        residual_N=float(max(out["history"][-1]["residual"], info["residual"])),
+                              + seal_info["iterations"] + info["iterations"]),
+        residual_N=float(max(out["history"][-1]["residual"], seal_info["residual"],
+                             info["residual"])),
         contact_error_mm=float(max(out["history"][-1]["contact_error_mm"],
-                                   info["contact_error_mm"])),
+                                   seal_info["contact_error_mm"], info["contact_error_mm"])),
         wall_s=time.perf_counter() - t0)
     states = [h["state"].beam.x.copy() for h in out["history"] if "state" in h]
     states += [dia.beam.x.copy(), sys_cfg.beam.x.copy()]
@@ -274,6 +269,33 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                      np.asarray(solver.beam.membranes), gaps,
                      np.maximum(strain_dia, strain_sys),
                      vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
+
+
+def _sealed(solver, cfg, path: CentrelinePath):
+    """The deployed stent-graft ``cfg`` with the blood pressure moved onto its fabric
+    (:func:`biomech.stent.deploy.seal_graft`; the lumen covered: faces whose centreline arc
+    lies within the fabric's), its figures (the pressure the fabric passes on to the wall by
+    contact) and solve info; if that does not converge, ``cfg`` unchanged and a note."""
+    from biomech.stent.deploy import seal_graft
+
+    fabric = np.unique(solver.beam.membranes)
+    arc = path.arc_of(cfg.beam.x[fabric])
+    lo, hi = float(arc.min()), float(arc.max())
+    before = float(solver.lumen.contact_forces().sum())
+    saved = solver.saved_contacts(), solver.wall
+    try:
+        sealed, info = seal_graft(solver, cfg, lambda c: (path.arc_of(c) >= lo)
+                                  & (path.arc_of(c) <= hi))
+    except ConvergenceError as exc:
+        solver.restore_contacts(saved[0])
+        solver.wall = saved[1]
+        return cfg, {"fabric_pressurised": False,
+                     "fabric_note": f"the fabric under blood pressure did not converge ({exc}): "
+                                    "seal judged on the struts, the sac left pressurised"}, \
+            {"iterations": 0, "residual": 0.0, "contact_error_mm": 0.0}
+    return sealed, {"fabric_pressurised": True,
+                    "pressure_through_fabric_N": float(solver.lumen.contact_forces().sum())
+                    - before}, info
 
 
 def _release_diameter(vessel, device, s0: float) -> float:
@@ -299,13 +321,15 @@ def _crimped_length(crimp, beams, nominal_mm: float) -> float:
 
 
 def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray, axis: np.ndarray,
-                path: CentrelinePath | None = None) -> dict[str, float]:
+                path: CentrelinePath | None = None, fabric_loaded: bool = False
+                ) -> dict[str, float]:
     """Apposition, max gap, seal and deployed length of the settled state (``gaps`` mm per
-    device node). Apposition, gap and seal are the struts'; a stent-graft's fabric gets its
-    own apposition (share of its nodes) and max gap: the model does not load the fabric with
-    the blood pressure, which in the body presses its slack folds onto the wall, so a fold
-    standing off the wall is not taken as a leak. Lengths run along the chord ``axis``, or
-    along the centreline ``path`` (a curved delivery)."""
+    device node). Apposition and gap are the struts'; a stent-graft's fabric gets its own
+    apposition (share of its nodes) and max gap. The seal is the fabric's when it carries
+    the blood pressure (``fabric_loaded``: the pressure presses its slack folds onto the
+    wall, so a fold still standing off is a channel), the struts' (``strut_seal_length_mm``)
+    beside it; otherwise the struts'. Lengths run along the chord ``axis``, or along the
+    centreline ``path`` (a curved delivery)."""
     x = cfg.beam.x
     beams = np.asarray(solver.beam.beams)
     strut = np.unique(beams)
@@ -320,6 +344,10 @@ def _figures_at(solver, cfg, gaps: np.ndarray, point: np.ndarray, axis: np.ndarr
     if len(fabric):
         figures.update(fabric_apposition_pct=100.0 * float(apposed[fabric].mean()),
                        fabric_max_gap_mm=_max_finite(gaps[fabric]))
+        if fabric_loaded:
+            figures["strut_seal_length_mm"] = figures["seal_length_mm"]
+            figures["seal_length_mm"] = seal_length(zeta[fabric] - zeta[fabric].min(),
+                                                    apposed[fabric])
     return figures
 
 

@@ -26,7 +26,8 @@ Units: mm, N, MPa.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -62,21 +63,54 @@ SHIFT_START, SHIFT_MAX = 1e-6, 1e2
 # not yet in equilibrium (the softer spring let its first steps stretch the fabric taut); the
 # settling softens it to 1e-3 of this
 FABRIC_SPRING = 1e-2
+SEAL_STEPS = 2  # load steps moving the blood pressure from the covered wall onto the fabric
 
 
 @dataclass
 class Wall:
     """The vessel: a compiled FE Problem (or None for a rigid lumen), its lumen triangles
-    (wall node ids), reference points (mm) and the pressure load factor applied."""
+    (wall node ids), reference points (mm) and the pressure load factor applied.
+
+    A stent-graft's seal (``sealed``, 0 → 1): the share of the blood pressure that its
+    fabric carries, ``load_factor`` × ``lumen_pressure`` (MPa at load factor 1) × ``sealed``
+    outward on the fabric, while the lumen faces it covers (``covering``) lose that share of
+    theirs: the excluded sac, and the seal zone, where the fabric passes it on by contact."""
 
     problem: object | None
     points: np.ndarray
     lumen: np.ndarray
     load_factor: float = 1.0
+    lumen_pressure: float = 0.0
+    sealed: float = 0.0
+    _full: list | None = field(default=None, repr=False)  # face pressures, and covered masks
 
     @property
     def n_dof(self) -> int:
         return 0 if self.problem is None else self.problem.n_dofs
+
+    @property
+    def fabric_pressure(self) -> float:
+        """Blood pressure on a sealed graft's fabric now (MPa)."""
+        return self.load_factor * self.lumen_pressure * self.sealed
+
+    def covering(self, covered: Callable[[np.ndarray], np.ndarray]) -> Wall:
+        """This wall with its own copy of the FE problem's pressure faces, those whose
+        reference centroids (f, 3; mm) ``covered`` marks True to be unloaded by ``seal``."""
+        if self.problem is None:
+            return replace(self, sealed=0.0)
+        problem = copy.copy(self.problem)
+        problem.pressures = [replace(b, pressure=b.pressure.copy()) for b in problem.pressures]
+        full = [(b.pressure.copy(), np.asarray(covered(problem.X[b.conn].mean(axis=1)), bool))
+                for b in problem.pressures]
+        return replace(self, problem=problem, sealed=0.0, _full=full)
+
+    def seal(self, share: float) -> None:
+        """The graft carries ``share`` of the blood pressure (see the class docstring)."""
+        self.sealed = float(share)
+        if self._full is None:
+            return
+        for b, (full, covered) in zip(self.problem.pressures, self._full):
+            b.pressure[:] = np.where(covered, (1.0 - self.sealed) * full, full)
 
 
 @dataclass
@@ -99,6 +133,7 @@ class DeploymentSolver:
         self.beam, self.wall = beam, wall
         self.soft_nodes = np.zeros(0, np.int64) if soft_nodes is None else soft_nodes
         self.soft_stiffness = soft_stiffness  # N/mm, see solve()
+        self.warm_springs, self._settled_springs = False, None  # see _first_springs()
         self._springs: tuple[float, np.ndarray] | None = None
         self._accept: float | None = None  # N: Σ|residual| that ends a stabilised Newton
         self.catheter, self.lumen = catheter, lumen_contact
@@ -127,6 +162,9 @@ class DeploymentSolver:
         """Residual (n), tangent (CSR n × n), trial beam history."""
         fb, Kb, trial = self.beam.forces(cfg.beam)
         self.internal_scale = float(np.abs(fb).max())  # the force yardstick of this state
+        if self.wall.fabric_pressure:  # blood on a sealed graft's fabric
+            fp, Kp = self.beam.fabric_pressure(cfg.beam, self.wall.fabric_pressure)
+            fb, Kb = fb - fp, Kb - Kp
         blocks = [Kb]
         r = np.zeros(self.n)
         r[:self.n_b] = fb
@@ -229,8 +267,9 @@ class DeploymentSolver:
         """Equilibrium from ``cfg`` with contact augmentation; commits history and friction.
 
         With ``soft_nodes`` (a stent-graft's fabric, next to no stiffness when slack) each
-        solve holds them by springs of ``soft_stiffness`` to where they were (a dashpot over
-        the step, Abaqus's "stabilize") and is repeated from where it ended, the springs
+        solve holds them by springs of ``soft_stiffness`` (or warm: ``_first_springs``) to
+        where they were (a dashpot over the step, Abaqus's "stabilize"; a warm start that
+        fails is undone and stiffened) and is repeated from where it ended, the springs
         softened ×0.3 per solve to 1e-3 of it (a solve whose Newton fails is undone and
         retried with them softened less: the geometric mean with the last that settled;
         which round-off decides, not the physics), until the springs' total force plus the
@@ -242,7 +281,7 @@ class DeploymentSolver:
         if not len(self.soft_nodes) or not self.soft_stiffness:
             return self._solve_once(cfg)
         its, tol = 0, self._settling_tolerance()
-        k, settled_k = self.soft_stiffness, None  # settled_k: the springs of the last settle
+        k, settled_k = self._first_springs(), None  # settled_k: the springs of the last settle
         try:
             for settle in range(1, MAX_SETTLES + 1):
                 start = cfg.copy(), self.saved_contacts()
@@ -251,11 +290,14 @@ class DeploymentSolver:
                 try:
                     cfg, info = self._solve_once(cfg)
                 except ConvergenceError:
-                    if settled_k is None or k > SOFTEN_LEAST * settled_k:
+                    if settled_k is None and k < self.soft_stiffness:
+                        k = min(self.soft_stiffness, k / SOFTEN**2)  # a warm start too soft
+                    elif settled_k is None or k > SOFTEN_LEAST * settled_k:
                         raise
-                    cfg = start[0]  # undone, and retried with springs softened less
+                    else:  # retried with springs softened less
+                        k = float(np.sqrt(k * settled_k))
+                    cfg = start[0]  # undone first
                     self.restore_contacts(start[1])
-                    k = float(np.sqrt(k * settled_k))
                     continue
                 its += info["iterations"]
                 spring = k * np.linalg.norm(cfg.beam.x[self.soft_nodes] - self._springs[1],
@@ -263,6 +305,7 @@ class DeploymentSolver:
                 tol = self._settling_tolerance()
                 error = spring + info["out_of_balance_N"]
                 if error <= tol:
+                    self._settled_springs = k
                     return cfg, {**info, "iterations": its, "settles": settle,
                                  "stabilisation_N": float(error)}
                 settled_k = k
@@ -272,6 +315,14 @@ class DeploymentSolver:
         raise ConvergenceError(f"not quasi-static: after {MAX_SETTLES} settling solves the "
                                f"fabric's stabilisation and the out-of-balance force still "
                                f"carry {error:.3e} N (tolerance {tol:.3e} N)")
+
+    def _first_springs(self) -> float:
+        """Springs (N/mm) of a solve's first settle: ``soft_stiffness``, or with
+        ``warm_springs`` (fabric under blood pressure, no longer slack: the sealing and the
+        steps to systole) ``1/SOFTEN²`` × those the last solve settled with, at most that."""
+        if self.warm_springs and self._settled_springs is not None:
+            return min(self.soft_stiffness, self._settled_springs / SOFTEN**2)
+        return self.soft_stiffness
 
     def saved_contacts(self) -> tuple:
         """Copies of the contacts' state a solve changes (lumen multipliers and friction
@@ -442,8 +493,47 @@ def device_gaps(solver: DeploymentSolver, cfg: Configuration, radius: float = 10
     return -solver.lumen.gaps(cfg.beam.x, solver.wall_points(cfg), radius).gap
 
 
-__all__: Sequence[str] = ["Configuration", "DeploymentSolver", "Wall",
-                          "check_crimped_span", "device_gaps", "place"]
+__all__: Sequence[str] = ["Configuration", "DeploymentSolver", "Wall", "check_crimped_span",
+                          "device_gaps", "load_path", "place", "seal_graft"]
+
+
+def load_path(solver: DeploymentSolver, cfg: Configuration, set_load: Callable[[float], None],
+              start: float, stop: float, steps: int) -> tuple[Configuration, dict]:
+    """Equilibria along a load parameter (``set_load``) from ``start`` to ``stop`` in
+    ``steps`` steps, each halved on divergence (at most 3 times), a failed step undone with
+    its contacts' state; the last configuration and solve info, iterations summed."""
+    from biomech.structures.static import follow_path
+
+    box = {"cfg": cfg.copy(), "info": None, "its": 0}
+
+    def solve():
+        box["cfg"], box["info"] = solver.solve(box["cfg"])
+        box["its"] += box["info"]["iterations"]
+        return box["info"]
+
+    def snap():
+        return box["cfg"].copy(), solver.saved_contacts()
+
+    def restore(s) -> None:
+        box["cfg"] = s[0].copy()
+        solver.restore_contacts(s[1])
+
+    follow_path(set_load, solve, start, stop, steps, max_cutbacks=3, snapshot=snap,
+                restore=restore)
+    return box["cfg"], {**box["info"], "iterations": box["its"]}
+
+
+def seal_graft(solver: DeploymentSolver, cfg: Configuration,
+               covered: Callable[[np.ndarray], np.ndarray],
+               steps: int = SEAL_STEPS) -> tuple[Configuration, dict]:
+    """Move the blood pressure onto a deployed stent-graft's fabric (``Wall.seal`` 0 → 1):
+    the graft now carries it, outward on its fabric, and the lumen faces whose reference
+    centroids ``covered`` marks (those the graft spans) lose theirs: the sac is excluded and
+    the seal zone gets the pressure through the fabric by contact. Assumes a sealed graft
+    (no endoleak). The solver keeps the covering wall; the sealed configuration and info."""
+    solver.wall = solver.wall.covering(covered)
+    solver.warm_springs = True  # pressed on the wall or taut: settles from where it was
+    return load_path(solver, cfg, solver.wall.seal, 0.0, 1.0, steps)
 
 
 def fabric_spring(model: BeamModel) -> float:

@@ -20,13 +20,15 @@ from biomech.errors import CaseError, ConvergenceError
 
 
 ASSUMPTIONS = [
-    "blood pressure stays on the whole lumen after deployment (the sac is not assumed "
-    "excluded)",
+    "blood pressure stays on the lumen beside a bare stent; once a stent-graft is deployed "
+    "its fabric takes it over and the wall the graft spans (seal zones and sac) is relieved "
+    "of it: a sealed graft without endoleak (no residual sac pressure); the radial force and "
+    "migration margin are the device's own, before that",
     "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless on "
-    "the wall in the solve (its friction counts in the migration margin) and not loaded by "
-    "the blood pressure, so the seal is judged on the struts and the fabric's apposition is "
-    "reported beside it; where its deployment does not converge, the rings alone are solved "
-    "and the device says so",
+    "the wall in the solve (its friction counts in the migration margin) and under the blood "
+    "pressure once deployed, so the seal is judged on the fabric (the struts' beside it); "
+    "where its deployment does not converge, the rings alone are solved, the seal judged on "
+    "the struts, and the device says so",
     "the imaged geometry is at the imaging (diastolic) pressure; the zero-pressure geometry "
     "comes from the [aaa] twin",
     "device placed straight along the centreline chord of its span, crimped in a rigid "

@@ -28,6 +28,7 @@ from biomech.structures.membrane import (
     TOE_STRAIN,
     assemble_membranes,
     membrane_forces,
+    pressure_loads,
     reference_gradients,
 )
 
@@ -209,6 +210,16 @@ class BeamModel:
             f += self._tie_forces(state.x)
         K = sp.csr_matrix((data, indices, indptr), shape=(self.n_dof,) * 2, copy=False)
         return f, K, trial
+
+    def fabric_pressure(self, state: BeamState, pressure: float) -> tuple[np.ndarray, sp.csr_matrix]:
+        """External force (6n; N) of a follower ``pressure`` (MPa) on the membrane triangles,
+        along their normals by node order (outward on a device's fabric tube), and its
+        derivative ∂f/∂x (CSR on the tangent's pattern; subtract it from the tangent)."""
+        Fp, Kp = pressure_loads(state.x, self.membranes, float(pressure))
+        f = np.bincount(self._mdofs.ravel(), weights=Fp.ravel(), minlength=self.n_dof)
+        indptr, indices, _, slot_membrane, _ = self._csr_pattern()
+        data = np.bincount(slot_membrane, weights=Kp.ravel(), minlength=len(indices))
+        return f, sp.csr_matrix((data, indices, indptr), shape=(self.n_dof,) * 2, copy=False)
 
     def _csr_pattern(self):
         """The tangent's CSR structure (indptr, indices: sorted, unique), the data slot of

@@ -178,6 +178,42 @@ def membrane_forces(x, triangles, dN, area, thickness, Y, nu, residual, half_toe
     return F
 
 
+@njit(cache=True, parallel=True)
+def pressure_loads(x, triangles, p):
+    """Follower pressure ``p`` (MPa) on flat triangles at positions x (n, 3, mm): nodal forces
+    (t, 9; N) of the traction p n, n the unit normal by the right-hand rule of the node order,
+    and their derivatives ∂f/∂x (t, 9, 9; N/mm). Each node carries a third of p A n, i.e.
+    p c / 6 with c = (x₁ − x₀) × (x₂ − x₀), and ∂c/∂x₀ = [x₂ − x₁]×, ∂c/∂x₁ = [x₀ − x₂]×,
+    ∂c/∂x₂ = [x₁ − x₀]× ([v]× w = v × w)."""
+    t = len(triangles)
+    F = np.empty((t, 9))
+    K = np.zeros((t, 9, 9))
+    for e in prange(t):
+        i0, i1, i2 = triangles[e, 0], triangles[e, 1], triangles[e, 2]
+        a = x[i1] - x[i0]
+        b = x[i2] - x[i0]
+        c = np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                      a[0] * b[1] - a[1] * b[0]])
+        opposite = np.empty((3, 3))  # row m: the edge vector v of ∂c/∂x_m = [v]×
+        opposite[0] = x[i2] - x[i1]
+        opposite[1] = x[i0] - x[i2]
+        opposite[2] = x[i1] - x[i0]
+        for node in range(3):
+            for i in range(3):
+                F[e, 3 * node + i] = p * c[i] / 6.0
+        for m in range(3):
+            v = opposite[m] * (p / 6.0)
+            for node in range(3):
+                r, col = 3 * node, 3 * m
+                K[e, r, col + 1] = -v[2]
+                K[e, r, col + 2] = v[1]
+                K[e, r + 1, col] = v[2]
+                K[e, r + 1, col + 2] = -v[0]
+                K[e, r + 2, col] = -v[1]
+                K[e, r + 2, col + 1] = v[0]
+    return F, K
+
+
 @njit(cache=True)
 def principal_stresses(x, triangles, dN, Y, nu, residual, half_toe):
     """Principal PK2 stresses (t, 2) of the relaxed law, largest first (MPa)."""
@@ -200,6 +236,7 @@ __all__ = [
     "assemble_membranes",
     "deformation",
     "element_force_tangent",
+    "pressure_loads",
     "principal_stresses",
     "reference_gradients",
     "relaxed_stress",

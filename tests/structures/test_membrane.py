@@ -160,3 +160,33 @@ def test_principal_stresses_of_a_wrinkled_triangle():
     x = X @ np.diag([lam, 0.9, 1.0]).T
     s = principal_stresses(x, np.array([[0, 1, 2]]), dN, Y, NU, 0.0, 0.0)[0]
     assert s == pytest.approx([Y * 0.05, 0.0], abs=1e-9)
+
+
+def test_pressure_load_derivative_equals_central_differences():
+    from biomech.structures.membrane import pressure_loads
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 3))
+    tri = np.array([[0, 1, 2]])
+    F, K = pressure_loads(x, tri, 0.02)
+    h, fd = 1e-6, np.empty((9, 9))
+    for j in range(9):
+        xp, xm = x.copy(), x.copy()
+        xp.flat[j] += h
+        xm.flat[j] -= h
+        fd[:, j] = (pressure_loads(xp, tri, 0.02)[0][0] - pressure_loads(xm, tri, 0.02)[0][0]) / (2 * h)
+    assert np.abs(K[0] - fd).max() < 1e-8 * np.abs(K[0]).max()
+
+
+def test_pressure_on_a_closed_surface_has_no_resultant_and_each_face_carries_p_a_n():
+    """A tetrahedron's four faces, oriented outward: the forces sum to zero (a closed
+    surface under uniform pressure); one face carries p A n, shared equally by its nodes."""
+    from biomech.structures.membrane import pressure_loads
+
+    x = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 1.5]])
+    faces = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    F, _ = pressure_loads(x, faces, 0.5)
+    total = np.zeros((4, 3))
+    np.add.at(total, faces.ravel(), F.reshape(-1, 3))
+    assert np.abs(total.sum(axis=0)).max() < 1e-14
+    assert np.allclose(F[0].reshape(3, 3), [0.0, 0.0, -0.5 * 3.0 / 3.0])  # A = 3 mm², n = −z
