@@ -47,7 +47,8 @@ ASSUMPTIONS = (
     ),
     (
         "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless "
-        "on the wall, under the blood pressure once deployed: the seal is judged on it; "
+        "on the wall while it deploys, then under the blood pressure and held by friction: "
+        "the seal is judged on it; "
         "where its deployment does not converge, the rings alone, the seal on the struts"
     ),
     (
@@ -78,6 +79,7 @@ _LABELS = {  # keys whose generated label would mislead
     "strut_seal_length_mm": "Seal length on the struts",
     "pressure_through_fabric_N": "Blood pressure passed on to the wall by the fabric",
     "fabric_pressurised": "Fabric under blood pressure",
+    "fabric_friction": "Sealed fabric held by friction",
     "wall_s": "Solve time",
 }
 _COMPARE_CSS = Html(  # a wide table: smaller type, room for the reasons

@@ -264,7 +264,9 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                                    seal_info["contact_error_mm"], info["contact_error_mm"])),
         wall_s=time.perf_counter() - t0)
     states = [h["state"].beam.x.copy() for h in out["history"] if "state" in h]
-    states += [dia.beam.x.copy(), sys_cfg.beam.x.copy()]
+    states += [out["configuration"].beam.x.copy()]  # settled (then sealed) at diastole
+    states += [dia.beam.x.copy()] if sealed.get("fabric_pressurised") else []
+    states += [sys_cfg.beam.x.copy()]
     return CrashTest(device.name, figures, states, np.asarray(solver.beam.beams),
                      np.asarray(solver.beam.membranes), gaps,
                      np.maximum(strain_dia, strain_sys),
@@ -282,18 +284,19 @@ def _sealed(solver, cfg, path: CentrelinePath):
     arc = path.arc_of(cfg.beam.x[fabric])
     lo, hi = float(arc.min()), float(arc.max())
     before = float(solver.lumen.contact_forces().sum())
-    saved = solver.saved_contacts(), solver.wall
+    saved = solver.saved_contacts(), solver.wall, solver.lumen.friction_mask.copy()
     try:
         sealed, info = seal_graft(solver, cfg, lambda c: (path.arc_of(c) >= lo)
                                   & (path.arc_of(c) <= hi))
     except ConvergenceError as exc:
         solver.restore_contacts(saved[0])
-        solver.wall = saved[1]
+        solver.wall, solver.lumen.friction_mask = saved[1], saved[2]
+        solver.warm_springs = False
         return cfg, {"fabric_pressurised": False,
                      "fabric_note": f"the fabric under blood pressure did not converge ({exc}): "
                                     "seal judged on the struts, the sac left pressurised"}, \
             {"iterations": 0, "residual": 0.0, "contact_error_mm": 0.0}
-    return sealed, {"fabric_pressurised": True,
+    return sealed, {"fabric_pressurised": True, "fabric_friction": info["fabric_friction"],
                     "pressure_through_fabric_N": float(solver.lumen.contact_forces().sum())
                     - before}, info
 

@@ -19,7 +19,8 @@ stage run to a stated out-of-balance force), the lumen rigid and frictionless; N
 takes the device, the deformable wall and friction on the struts from there, the fabric
 nodes held by springs that are softened and settled until their force plus the
 out-of-balance force left is within ``QUASI_STATIC_RTOL`` of the wall force (see
-``DeploymentSolver.solve``).
+``DeploymentSolver.solve``). Deployed, the graft may take the blood pressure over
+(``seal_graft``: on its fabric, off the wall it spans).
 Units: mm, N, MPa.
 """
 
@@ -498,10 +499,13 @@ __all__: Sequence[str] = ["Configuration", "DeploymentSolver", "Wall", "check_cr
 
 
 def load_path(solver: DeploymentSolver, cfg: Configuration, set_load: Callable[[float], None],
-              start: float, stop: float, steps: int) -> tuple[Configuration, dict]:
+              start: float, stop: float, steps: int,
+              on_step: Callable[[float, dict], None] | None = None
+              ) -> tuple[Configuration, dict]:
     """Equilibria along a load parameter (``set_load``) from ``start`` to ``stop`` in
     ``steps`` steps, each halved on divergence (at most 3 times), a failed step undone with
-    its contacts' state; the last configuration and solve info, iterations summed."""
+    its contacts' state; the last configuration and solve info, iterations summed.
+    ``on_step(value, info)`` after each converged step."""
     from biomech.structures.static import follow_path
 
     box = {"cfg": cfg.copy(), "info": None, "its": 0}
@@ -518,8 +522,8 @@ def load_path(solver: DeploymentSolver, cfg: Configuration, set_load: Callable[[
         box["cfg"] = s[0].copy()
         solver.restore_contacts(s[1])
 
-    follow_path(set_load, solve, start, stop, steps, max_cutbacks=3, snapshot=snap,
-                restore=restore)
+    follow_path(set_load, solve, start, stop, steps, max_cutbacks=3, on_step=on_step,
+                snapshot=snap, restore=restore)
     return box["cfg"], {**box["info"], "iterations": box["its"]}
 
 
@@ -530,10 +534,32 @@ def seal_graft(solver: DeploymentSolver, cfg: Configuration,
     the graft now carries it, outward on its fabric, and the lumen faces whose reference
     centroids ``covered`` marks (those the graft spans) lose theirs: the sac is excluded and
     the seal zone gets the pressure through the fabric by contact. Assumes a sealed graft
-    (no endoleak). The solver keeps the covering wall; the sealed configuration and info."""
+    (no endoleak). Pressed on the wall, the fabric holds by the struts' Coulomb friction
+    (frictionless while it deployed: its slack folds must slide to open), which also stops
+    the tangential creep of slack fabric that keeps the settling going (SG28: 280 → 76 s);
+    where that does not converge (stick–slip of slack fabric nodes: a 12 mm graft in a rigid
+    tube), it is undone and sealed frictionless. The solver keeps the covering wall; the
+    sealed configuration and info (``fabric_friction``: whether the fabric held by friction)."""
     solver.wall = solver.wall.covering(covered)
-    solver.warm_springs = True  # pressed on the wall or taut: settles from where it was
-    return load_path(solver, cfg, solver.wall.seal, 0.0, 1.0, steps)
+    start = cfg.copy(), solver.saved_contacts(), solver.warm_springs
+    fabric = np.unique(solver.beam.membranes)
+
+    def warm(*_) -> None:  # once under pressure (on the wall or taut), the settles start
+        solver.warm_springs = True  # near where the last ended; the first step from the top
+
+    rough = solver.lumen is not None and solver.lumen.friction > 0.0
+    if rough:
+        solver.lumen.friction_mask[fabric] = 1.0
+        try:
+            out, info = load_path(solver, cfg, solver.wall.seal, 0.0, 1.0, steps, on_step=warm)
+            return out, {**info, "fabric_friction": True}
+        except ConvergenceError:  # undone, and sealed frictionless
+            solver.lumen.friction_mask[fabric] = 0.0
+            solver.restore_contacts(start[1])
+            solver.wall.seal(0.0)
+            solver.warm_springs = start[2]
+    out, info = load_path(solver, start[0], solver.wall.seal, 0.0, 1.0, steps, on_step=warm)
+    return out, {**info, "fabric_friction": False}
 
 
 def fabric_spring(model: BeamModel) -> float:
@@ -608,7 +634,7 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     ``fabric``: a stent-graft is deployed with its graft fabric — crimped and released onto
     the lumen (rigid, frictionless) by explicit relaxation, then solved by Newton with the
     fabric stabilised and settled, frictionless on the wall (its friction is counted in the
-    migration margin only). False (default): its rings alone.
+    migration margin only; ``seal_graft`` then loads it). False (default): its rings alone.
 
     ``centreline``: the delivery may follow the vessel, used when ``check_crimped`` returns
     True (a device too long for a straight catheter in a tortuous artery; rings and wire

@@ -25,8 +25,9 @@ ASSUMPTIONS = [
     "of it: a sealed graft without endoleak (no residual sac pressure); the radial force and "
     "migration margin are the device's own, before that",
     "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless on "
-    "the wall in the solve (its friction counts in the migration margin) and under the blood "
-    "pressure once deployed, so the seal is judged on the fabric (the struts' beside it); "
+    "the wall while it deploys (its friction counts in the migration margin), then under the "
+    "blood pressure and held by friction, so the seal is judged on the fabric (the struts' "
+    "beside it); "
     "where its deployment does not converge, the rings alone are solved, the seal judged on "
     "the struts, and the device says so",
     "the imaged geometry is at the imaging (diastolic) pressure; the zero-pressure geometry "

