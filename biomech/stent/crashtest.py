@@ -286,8 +286,8 @@ def _sealed(solver, cfg, path: CentrelinePath):
     before = float(solver.lumen.contact_forces().sum())
     saved = solver.saved_contacts(), solver.wall, solver.lumen.friction_mask.copy()
     try:
-        sealed, info = seal_graft(solver, cfg, lambda c: (path.arc_of(c) >= lo)
-                                  & (path.arc_of(c) <= hi))
+        sealed, info = seal_graft(solver, cfg, lambda c: np.abs(path.arc_of(c) - 0.5 * (lo + hi))
+                                  <= 0.5 * (hi - lo))
     except ConvergenceError as exc:
         solver.restore_contacts(saved[0])
         solver.wall, solver.lumen.friction_mask = saved[1], saved[2]

@@ -247,3 +247,42 @@ def test_a_stent_graft_falls_back_to_its_rings_when_the_fabric_does_not_converge
         assert "did not converge (not quasi-static: 2e-3 N)" in out.figures["fabric_note"]
     else:
         assert calls == [False] and "fabric_note" not in out.figures
+
+
+def test_a_sealing_that_does_not_converge_is_undone_with_a_note(monkeypatch):
+    """If the fabric under blood pressure finds no equilibrium, the crash test keeps the
+    unsealed graft: its configuration, the wall without cover, the contacts' state and the
+    fabric's friction mask as they were, and says so (a caution in the ranking)."""
+    from types import SimpleNamespace
+
+    from biomech.errors import ConvergenceError
+    from biomech.stent import crashtest, deploy
+
+    class Lumen:
+        friction_mask = np.zeros(4)
+        state = "settled"
+
+        def contact_forces(self):
+            return np.ones(4)
+
+    lumen, wall = Lumen(), object()
+    solver = SimpleNamespace(beam=SimpleNamespace(membranes=np.array([[1, 2, 3]])), wall=wall,
+                             lumen=lumen, warm_springs=True)
+    solver.saved_contacts = lambda: lumen.state
+    solver.restore_contacts = lambda s: setattr(lumen, "state", s)
+
+    def failing(solver, cfg, covered):
+        solver.wall, solver.lumen.state = "covering", "changed"
+        solver.lumen.friction_mask[1:] = 1.0
+        raise ConvergenceError("stalled")
+
+    monkeypatch.setattr(deploy, "seal_graft", failing)
+    cfg = SimpleNamespace(beam=SimpleNamespace(x=np.zeros((4, 3))))
+    path = SimpleNamespace(arc_of=lambda x: np.arange(len(x), dtype=float))
+    out, figures, info = crashtest._sealed(solver, cfg, path)
+    assert out is cfg and solver.wall is wall and lumen.state == "settled"
+    assert not lumen.friction_mask.any() and not solver.warm_springs
+    assert figures["fabric_pressurised"] is False and "stalled" in figures["fabric_note"]
+    assert info["iterations"] == 0
+    entry = _entry("SG", fabric_note=figures["fabric_note"])
+    assert any("did not converge" in c for c in entry["cautions"])
