@@ -43,7 +43,8 @@ ASSUMPTIONS = (
     (
         "blood pressure stays on the lumen beside a bare stent; a deployed stent-graft's fabric "
         "takes it over, and the wall the graft spans (seal zones and sac) is relieved of it: "
-        "a sealed graft without endoleak (no residual sac pressure)"
+        "a sealed graft without endoleak, unless a residual sac pressure is given (its share "
+        "of the lumen pressure left on the covered wall, the fabric carrying the rest)"
     ),
     (
         "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless "
@@ -80,6 +81,7 @@ _LABELS = {  # keys whose generated label would mislead
     "pressure_through_fabric_N": "Blood pressure passed on to the wall by the fabric",
     "fabric_pressurised": "Fabric under blood pressure",
     "fabric_friction": "Sealed fabric held by friction",
+    "sac_pressure_pct": "Residual sac pressure (% of the lumen pressure; endoleak)",
     "wall_s": "Solve time",
 }
 _COMPARE_CSS = Html(  # a wide table: smaller type, room for the reasons

@@ -34,6 +34,10 @@ def add_parser(sub) -> None:
                    help='"neck" (10 mm below the inlet) or a distance from the inlet, "12 mm"')
     d.add_argument("--systolic", default="140 mmHg", help='e.g. "140 mmHg"')
     d.add_argument("--diastolic", default="85 mmHg", help='e.g. "85 mmHg" (imaging pressure)')
+    d.add_argument("--sac-pressure", default="0 %",
+                   help='an endoleak\'s residual pressure in a stent-graft\'s excluded sac: '
+                        '"30 %%" of the lumen pressure or "40 mmHg" at systole (default "0 %%": '
+                        'sealed)')
     d.add_argument("--friction", type=float, default=0.2,
                    help="device–wall Coulomb coefficient (default 0.2, an assumption)")
     d.add_argument("--catheter", help='crimped diameter, e.g. "10 mm" (default per device: 0.6 × the '
@@ -54,7 +58,7 @@ def run(args) -> int:
 
 def _deploy(args) -> int:
     from biomech.aaa.run import AAACase, parse_pressure_mmHg
-    from biomech.stent.run import run_deploy
+    from biomech.stent.run import parse_sac_pressure, run_deploy
 
     if args.steps < 1:
         raise CaseError("--steps must be >= 1")
@@ -70,7 +74,8 @@ def _deploy(args) -> int:
         else None
     summary = run_deploy(case, args.catalogue, args.out, landing=args.landing,
                          devices=args.device, friction=args.friction, catheter_mm=catheter,
-                         steps=args.steps, quiet=args.quiet)
+                         steps=args.steps, quiet=args.quiet,
+                         sac_share=parse_sac_pressure(args.sac_pressure, case.systolic_mmHg))
     if not args.quiet:
         print(f"{args.out}/summary.json, report.html")
     return 0 if any(d.get("status") == "ok" for d in summary["devices"]) else 1

@@ -173,9 +173,11 @@ def auto_catheter(vessel, device, s0: float, *, curved_ok: bool = False) -> floa
 
 
 def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction: float,
-               steps: int = 6) -> CrashTest:
+               steps: int = 6, sac_share: float = 0.0) -> CrashTest:
     """Deploy ``device`` (a catalogue Device) in ``vessel`` at arc length ``s0`` (mm), then
-    take it to systole; the figures. ``catheter_mm`` None: ``auto_catheter``. Raises
+    take it to systole; the figures. ``catheter_mm`` None: ``auto_catheter``.
+    ``sac_share``: a stent-graft's excluded sac keeps this share of the lumen pressure (an
+    endoleak; 0: sealed). Raises
     CaseError (not deployable) or ConvergenceError. A stent-graft is deployed with its graft
     fabric; if that does not converge, with its rings alone (said in ``fabric_note``)."""
     t0 = time.perf_counter()
@@ -189,7 +191,7 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
     catheter_mm = catheter_mm or auto_catheter(vessel, device, s0, curved_ok=bare)
     point, axis = check_fit(vessel, device, s0, catheter_mm, curved_ok=bare)
     setup = dict(s0=s0, point=point, axis=axis, catheter_mm=catheter_mm, friction=friction,
-                 steps=steps, lumen_d=lumen_d)
+                 steps=steps, lumen_d=lumen_d, sac_share=sac_share)
     if net.graft is None:
         return _deployed(vessel, device, net, fabric=False, t0=t0, **setup)
     try:  # a stent-graft with its fabric; its rings alone if that does not converge
@@ -203,7 +205,7 @@ def crash_test(vessel, device, *, s0: float, catheter_mm: float | None, friction
 
 def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point: np.ndarray,
               axis: np.ndarray, catheter_mm: float, friction: float, steps: int,
-              lumen_d: float) -> CrashTest:
+              lumen_d: float, sac_share: float = 0.0) -> CrashTest:
     """Deploy ``net`` (with its graft fabric when ``fabric``), take it to systole; the
     crash test."""
     from biomech.aaa.run import MMHG_TO_MPA
@@ -225,7 +227,7 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
     force_dia, lam_dia = solver.lumen.contact_forces().sum(), solver.lumen.contact_forces()
     sealed, seal_info = {}, {"iterations": 0, "residual": 0.0, "contact_error_mm": 0.0}
     if fabric:  # the blood pressure moved onto the fabric; the device's own forces kept
-        dia, sealed, seal_info = _sealed(solver, dia, path)
+        dia, sealed, seal_info = _sealed(solver, dia, path, sac_share)
     gaps = _gaps(solver, dia)
     figures = _figures_at(solver, dia, gaps, point, axis,
                           curve["centreline"] if out["curved_delivery"] else None,
@@ -273,11 +275,12 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                      vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
 
 
-def _sealed(solver, cfg, path: CentrelinePath):
+def _sealed(solver, cfg, path: CentrelinePath, sac_share: float = 0.0):
     """The deployed stent-graft ``cfg`` with the blood pressure moved onto its fabric
     (:func:`biomech.stent.deploy.seal_graft`; the lumen covered: faces whose centreline arc
-    lies within the fabric's), its figures (the pressure the fabric passes on to the wall by
-    contact) and solve info; if that does not converge, ``cfg`` unchanged and a note."""
+    lies within the fabric's; ``sac_share`` of the lumen pressure left on them, an
+    endoleak), its figures (the pressure the fabric passes on to the wall by contact) and
+    solve info; if that does not converge, ``cfg`` unchanged and a note."""
     from biomech.stent.deploy import seal_graft
 
     fabric = np.unique(solver.beam.membranes)
@@ -287,16 +290,17 @@ def _sealed(solver, cfg, path: CentrelinePath):
     saved = solver.saved_contacts(), solver.wall, solver.lumen.friction_mask.copy()
     try:
         sealed, info = seal_graft(solver, cfg, lambda c: np.abs(path.arc_of(c) - 0.5 * (lo + hi))
-                                  <= 0.5 * (hi - lo))
+                                  <= 0.5 * (hi - lo), sac_share=sac_share)
     except ConvergenceError as exc:
         solver.restore_contacts(saved[0])
         solver.wall, solver.lumen.friction_mask = saved[1], saved[2]
         solver.warm_springs = False
-        return cfg, {"fabric_pressurised": False,
+        return cfg, {"fabric_pressurised": False, "sac_pressure_pct": 100.0,
                      "fabric_note": f"the fabric under blood pressure did not converge ({exc}): "
                                     "seal judged on the struts, the sac left pressurised"}, \
             {"iterations": 0, "residual": 0.0, "contact_error_mm": 0.0}
     return sealed, {"fabric_pressurised": True, "fabric_friction": info["fabric_friction"],
+                    "sac_pressure_pct": 100.0 * sac_share,
                     "pressure_through_fabric_N": float(solver.lumen.contact_forces().sum())
                     - before}, info
 

@@ -529,36 +529,44 @@ def load_path(solver: DeploymentSolver, cfg: Configuration, set_load: Callable[[
 
 def seal_graft(solver: DeploymentSolver, cfg: Configuration,
                covered: Callable[[np.ndarray], np.ndarray],
-               steps: int = SEAL_STEPS) -> tuple[Configuration, dict]:
+               steps: int = SEAL_STEPS, sac_share: float = 0.0,
+               fabric_friction: bool = True) -> tuple[Configuration, dict]:
     """Move the blood pressure onto a deployed stent-graft's fabric (``Wall.seal`` 0 → 1):
     the graft now carries it, outward on its fabric, and the lumen faces whose reference
     centroids ``covered`` marks (those the graft spans) lose theirs: the sac is excluded and
-    the seal zone gets the pressure through the fabric by contact. Assumes a sealed graft
-    (no endoleak). Pressed on the wall, the fabric holds by the struts' Coulomb friction
+    the seal zone gets the pressure through the fabric by contact. ``sac_share`` (0–1): an
+    endoleak's residual sac pressure as a share of the lumen's; the covered faces keep it
+    and the fabric carries the difference (``Wall.seal`` to 1 − ``sac_share``; 0: a sealed
+    graft). Pressed on the wall, the fabric holds by the struts' Coulomb friction
     (frictionless while it deployed: its slack folds must slide to open), which also stops
     the tangential creep of slack fabric that keeps the settling going (SG28: 280 → 76 s);
     where that does not converge (stick–slip of slack fabric nodes: a 12 mm graft in a rigid
-    tube), it is undone and sealed frictionless. The solver keeps the covering wall; the
+    tube), it is undone and sealed frictionless (at once when not ``fabric_friction``).
+    The solver keeps the covering wall; the
     sealed configuration and info (``fabric_friction``: whether the fabric held by friction)."""
+    if not 0.0 <= sac_share < 1.0:
+        raise ValueError(f"sac_share {sac_share:g}: the sac keeps a share 0 ≤ s < 1 of the "
+                         "lumen pressure")
     solver.wall = solver.wall.covering(covered)
     start = cfg.copy(), solver.saved_contacts(), solver.warm_springs
+    target = 1.0 - sac_share  # the fabric's share
     fabric = np.unique(solver.beam.membranes)
 
     def warm(*_) -> None:  # once under pressure (on the wall or taut), the settles start
         solver.warm_springs = True  # near where the last ended; the first step from the top
 
-    rough = solver.lumen is not None and solver.lumen.friction > 0.0
+    rough = fabric_friction and solver.lumen is not None and solver.lumen.friction > 0.0
     if rough:
         solver.lumen.friction_mask[fabric] = 1.0
         try:
-            out, info = load_path(solver, cfg, solver.wall.seal, 0.0, 1.0, steps, on_step=warm)
+            out, info = load_path(solver, cfg, solver.wall.seal, 0.0, target, steps, on_step=warm)
             return out, {**info, "fabric_friction": True}
         except ConvergenceError:  # undone, and sealed frictionless
             solver.lumen.friction_mask[fabric] = 0.0
             solver.restore_contacts(start[1])
             solver.wall.seal(0.0)
             solver.warm_springs = start[2]
-    out, info = load_path(solver, start[0], solver.wall.seal, 0.0, 1.0, steps, on_step=warm)
+    out, info = load_path(solver, start[0], solver.wall.seal, 0.0, target, steps, on_step=warm)
     return out, {**info, "fabric_friction": False}
 
 

@@ -22,8 +22,10 @@ from biomech.errors import CaseError, ConvergenceError
 ASSUMPTIONS = [
     "blood pressure stays on the lumen beside a bare stent; once a stent-graft is deployed "
     "its fabric takes it over and the wall the graft spans (seal zones and sac) is relieved "
-    "of it: a sealed graft without endoleak (no residual sac pressure); the radial force and "
-    "migration margin are the device's own, before that",
+    "of it: a sealed graft without endoleak, unless a residual sac pressure is given "
+    "(inputs.sac_pressure_pct of the lumen pressure, left on the covered wall while the "
+    "fabric carries the rest); the radial force and migration margin are the device's own, "
+    "before that",
     "graft fabric is a tension-field membrane (no compression: it wrinkles), frictionless on "
     "the wall while it deploys (its friction counts in the migration margin), then under the "
     "blood pressure and held by friction, so the seal is judged on the fabric (the struts' "
@@ -41,12 +43,47 @@ ASSUMPTIONS = [
 ]
 
 
+def parse_sac_pressure(value: str, systolic_mmHg: float, key: str = "--sac-pressure") -> float:
+    """An endoleak's residual sac pressure as a share (0–1) of the lumen pressure: "30 %"
+    (the pressure index, sac / lumen), or a pressure at systole ("40 mmHg", "5 kPa"), which
+    is divided by ``systolic_mmHg`` (the share then holds over the cardiac cycle)."""
+    from biomech.aaa.run import MMHG_TO_MPA
+    from biomech.units import parse_quantity
+
+    text = str(value).strip()
+    if isinstance(value, (int, float)) or not text or _is_number(text):
+        raise CaseError(f"{key} {value!r}: give '30 %' (of the lumen pressure) or a pressure at "
+                        "systole such as '40 mmHg' (a bare number is ambiguous)")
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1]) / 100.0
+        except ValueError:
+            raise CaseError(f"{key} {value!r}: not a percentage; e.g. '30 %'") from None
+    else:
+        share = parse_quantity(text, "pressure", key=key) / MMHG_TO_MPA / systolic_mmHg
+    if not 0.0 <= share < 1.0:
+        raise CaseError(f"{key} {value!r} is {100 * share:.0f} % of the lumen pressure: a sac "
+                        "pressure lies from 0 (sealed) up to, not at, the systolic pressure "
+                        f"({systolic_mmHg:g} mmHg)")
+    return share
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str = "neck",
                devices: Sequence[str] | None = None, friction: float = 0.2,
                catheter_mm: float | None = None, steps: int = 6, quiet: bool = False,
-               report: bool = True) -> dict[str, Any]:
+               report: bool = True, sac_share: float = 0.0) -> dict[str, Any]:
     """Deploy the catalogue's devices (or those named) in ``case``'s vessel (an [aaa]
-    AAACase: input, pressures, meshing options) at ``landing``; the summary dict."""
+    AAACase: input, pressures, meshing options) at ``landing``; the summary dict.
+    ``sac_share``: a stent-graft's excluded sac keeps this share of the lumen pressure
+    (an endoleak, :func:`parse_sac_pressure`; 0: sealed)."""
     from biomech.stent import get_device, load_catalogue
     from biomech.stent.crashtest import crash_test
     from biomech.stent.ranking import CRITERIA, assess, rank
@@ -73,7 +110,7 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
                  "nominal_diameter_mm": dev.nominal_diameter_mm, "length_mm": dev.length_mm}
         try:
             ct = crash_test(vessel, dev, s0=s0, catheter_mm=catheter, friction=friction,
-                            steps=steps)
+                            steps=steps, sac_share=sac_share)
         except (CaseError, ConvergenceError) as exc:
             entry.update(status="rejected" if isinstance(exc, CaseError) else "failed",
                          error=str(exc), acceptable=False, reasons=[str(exc)], cautions=[])
@@ -94,7 +131,8 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
             f"{ct.figures['radial_force_N']:.2f} N ({ct.figures['wall_s']:.0f} s)")
         entries.append(entry)
     ranking, recommendation = rank(entries)
-    summary = _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries,
+    summary = _summary(case, catalogue, landing, s0, friction, catheter, sac_share, vessel,
+                       entries,
                        ranking, recommendation, CRITERIA, warns,
                        {"vessel_s": t_vessel, "total_s": time.perf_counter() - t0})
     if report:
@@ -106,8 +144,8 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
     return summary
 
 
-def _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries, ranking,
-             recommendation, criteria, warns, timings) -> dict[str, Any]:
+def _summary(case, catalogue, landing, s0, friction, catheter, sac_share, vessel, entries,
+             ranking, recommendation, criteria, warns, timings) -> dict[str, Any]:
     meas = vessel.nominal.meas
     landing_d = float(vessel.lumen_diameter_between(s0, s0 + 15.0).mean())
     return {
@@ -116,7 +154,8 @@ def _summary(case, catalogue, landing, s0, friction, catheter, vessel, entries, 
                    "landing_start_mm": s0, "systolic_mmHg": case.systolic_mmHg,
                    "diastolic_mmHg": case.diastolic_mmHg,
                    "imaging_pressure_mmHg": case.imaging_mmHg, "friction": friction,
-                   "catheter_diameter_mm": catheter or "auto", "element_size_mm": case.size_mm,
+                   "catheter_diameter_mm": catheter or "auto",
+                   "sac_pressure_pct": 100.0 * sac_share, "element_size_mm": case.size_mm,
                    "wall_thickness_mm": case.wall_thickness_mm,
                    "wall_material": case.mechanics.wall_material},
         "vessel": {"neck_diameter_mm": meas.get("neck_diameter_mm"),

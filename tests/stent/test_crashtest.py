@@ -271,7 +271,7 @@ def test_a_sealing_that_does_not_converge_is_undone_with_a_note(monkeypatch):
     solver.saved_contacts = lambda: lumen.state
     solver.restore_contacts = lambda s: setattr(lumen, "state", s)
 
-    def failing(solver, cfg, covered):
+    def failing(solver, cfg, covered, sac_share=0.0):
         solver.wall, solver.lumen.state = "covering", "changed"
         solver.lumen.friction_mask[1:] = 1.0
         raise ConvergenceError("stalled")

@@ -31,3 +31,31 @@ def test_bench_bad_input_exits_2(tmp_path, capsys, args, message):
     rc = main(["stent", "bench", str(CATALOGUE), *args, "--out", str(tmp_path), "--quiet"])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, share", [
+    ("0 %", 0.0), ("30 %", 0.3), ("42 mmHg", 0.3), ("5.6 kPa", 5.6 / 140 / 0.133322),
+])
+def test_sac_pressure_is_a_share_of_the_lumen_pressure(text, share):
+    """--sac-pressure: a percentage of the lumen pressure, or a pressure at systole divided
+    by the systolic pressure (140 mmHg here; 1 mmHg = 0.133322 kPa)."""
+    from biomech.stent.run import parse_sac_pressure
+
+    assert parse_sac_pressure(text, 140.0) == pytest.approx(share, rel=1e-5)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("30", "ambiguous"),            # a bare number: percent or mmHg?
+    ("100 %", "up to, not at"),     # a sac at the full pressure is not excluded
+    ("150 mmHg", "up to, not at"),  # above systolic
+    ("-5 %", "up to, not at"),
+    ("thirty %", "percentage"),
+    ("30 mm", "unit"),              # a length
+])
+def test_sac_pressure_refuses_what_is_ambiguous_or_out_of_range(text, message):
+    from biomech.errors import CaseError
+    from biomech.stent.run import parse_sac_pressure
+    from biomech.units import UnitError
+
+    with pytest.raises((CaseError, UnitError), match=message):
+        parse_sac_pressure(text, 140.0)
