@@ -49,6 +49,12 @@ RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton clo
 # while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
 # changes the pusher's mass-weighted grip); Newton takes it from there
 CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
+# it is progressive: the catheter, along the centreline, withdrawn in this many stages, each
+# STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where they reach STAGE_RTOL of
+# the largest internal force; then, the catheter gone, relaxed to CURVED_RELEASE
+RELEASE_STAGES = 8
+STAGE_STEPS = 1500
+STAGE_RTOL = 1e-2
 # and its Newton stabilised at every node (its mechanism-like braid modes), springs of this
 # × the contact penalty (1e-3 × 100 × 12 E I / l³: a tenth of an element's transverse stiffness)
 CURVED_SPRING = 1e-3
@@ -615,6 +621,37 @@ def relaxed_release(model: BeamModel, state: BeamState, lumen, wall_points: np.n
                    "contact_force": relax.contact_force}
 
 
+def progressive_release(model: BeamModel, state: BeamState, lumen, wall_points: np.ndarray,
+                        point: np.ndarray, axis: np.ndarray, path: CentrelinePath,
+                        open_mm: float, stages: int = RELEASE_STAGES
+                        ) -> tuple[BeamState, dict]:
+    """Release a device wrapped onto the centreline ``path`` (``state``, reopened to
+    ``open_mm`` mm) as a catheter along the path is withdrawn: its tip
+    (:meth:`CentrelinePath.catheter`, radius ``open_mm``/2, its funnel) goes from the
+    device's far end (largest arc) to its near end in ``stages`` stages, each relaxed by FIRE
+    for ``STAGE_STEPS`` steps (fewer where it reaches ``STAGE_RTOL``: the stages are the
+    withdrawal's pace, not equilibria) against the catheter and the lumen (``lumen``'s triangles at
+    ``wall_points``, rigid, frictionless), the pusher holding the device about (``point``,
+    ``axis``); so each section opens, and the braid shortens, as it leaves the tip. Then,
+    the catheter gone, :func:`relaxed_release` to ``CURVED_RELEASE``. The state and its
+    figures (as ``relaxed_release``'s, with ``release_stages``)."""
+    from biomech.structures.relaxation import Relaxation, surface_tool
+
+    wall, half = surface_tool(lumen, wall_points), model.half_thickness()
+    stage = replace(CURVED_RELEASE, rtol=STAGE_RTOL, max_steps=STAGE_STEPS, budget_ends=True)
+    arc = path.arc_of(state.x)
+    steps = 0
+    for tip in np.linspace(arc.max(), arc.min(), stages):
+        catheter = path.catheter(float(tip), 0.5 * open_mm, half)
+        state, info = Relaxation(model, [wall, catheter], hold=(point, axis),
+                                 options=stage).solve(state)
+        steps += info.steps
+    state, figures = relaxed_release(model, state, lumen, wall_points, point, axis,
+                                     CURVED_RELEASE)
+    figures["relaxation_steps"] += steps
+    return state, {**figures, "release_stages": stages}
+
+
 def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            catheter_diameter_mm: float, release_diameter_mm: float, friction: float = 0.1,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
@@ -704,9 +741,13 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         box["cfg"] = s[0].copy()
         solver.restore_contacts(s[1])
 
-    if len(fabric) or curved:  # the catheter withdrawn at once (explicit)
+    if curved:  # the catheter withdrawn along the centreline, stage by stage (explicit)
+        beam, info = progressive_release(model, state, lumen, solver.wall_points(box["cfg"]),
+                                         point, axis, centreline, crimp.diameter_mm[-1])
+    elif len(fabric):  # the catheter withdrawn at once (explicit)
         beam, info = relaxed_release(model, state, lumen, solver.wall_points(box["cfg"]),
-                                     point, axis, CURVED_RELEASE if curved else None)
+                                     point, axis)
+    if len(fabric) or curved:
         box["cfg"] = Configuration(beam, u0)
         lumen.multipliers = info.pop("contact_force")  # Newton starts from these forces
         history.append({"catheter_diameter_mm": None, **info})

@@ -21,6 +21,8 @@ import numpy as np
 from biomech.structures.beams import BeamState
 
 FRAME_STEP_MM = 0.05  # spacing of the frame's samples along the smoothed centreline
+# a catheter's tip flares: the wall's radius grows by this × the arc beyond the tip (mm/mm)
+FUNNEL_SLOPE = 0.5
 
 
 @dataclass
@@ -63,9 +65,7 @@ class CentrelinePath:
     def frames(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Points (n, 3) and frames Q (n, 3, 3) at arc lengths ``sigma``: Q's columns are
         e₁, e₂, t (the images of the device's x, y, z axes)."""
-        def at(a: np.ndarray) -> np.ndarray:
-            return np.column_stack([np.interp(sigma, self.sigma, a[:, k]) for k in range(3)])
-        p, t, e1 = at(self.points), at(self.tangents), at(self.normals)
+        p, t, e1 = (self._at(sigma, a) for a in (self.points, self.tangents, self.normals))
         t /= np.linalg.norm(t, axis=1)[:, None]
         e1 -= np.sum(e1 * t, axis=1)[:, None] * t
         e1 /= np.linalg.norm(e1, axis=1)[:, None]
@@ -88,6 +88,38 @@ class CentrelinePath:
         from scipy.spatial import cKDTree
 
         return self.sigma[cKDTree(self.points).query(np.asarray(x, float))[1]]
+
+    def catheter(self, tip_sigma: float, radius: float, offset: np.ndarray,
+                 slope: float = FUNNEL_SLOPE):
+        """A rigid frictionless catheter along the smoothed centreline, its tip at arc
+        ``tip_sigma`` (mm), for :class:`biomech.structures.relaxation.Relaxation`: a node at
+        arc σ and distance ρ from the centreline (σ: its nearest sample's, corrected along
+        that sample's tangent; ρ from the path interpolated there), with surface offset ``offset`` (mm, per node), penetrates
+        g = ρ + offset − R(σ), R = ``radius`` (mm) up to the tip and R = ``radius`` +
+        ``slope`` (σ − ``tip_sigma``) beyond it: a funnel through which a section leaving
+        the catheter opens gradually; far beyond the tip g < 0, no force. The tool returns
+        g (mm, > 0 inside the catheter's wall) and ∂g/∂x (n, 3)."""
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(self.points)
+
+        def tool(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            i = tree.query(x)[1]
+            arc = self.sigma[i] + np.sum((x - self.points[i]) * self.tangents[i], axis=1)
+            c, t = self._at(arc, self.points), self._at(arc, self.tangents)
+            t /= np.linalg.norm(t, axis=1)[:, None]
+            r = x - c
+            r -= np.sum(r * t, axis=1)[:, None] * t
+            rho = np.maximum(np.linalg.norm(r, axis=1), 1e-12)
+            beyond = arc - tip_sigma
+            flare = slope * (beyond > 0.0)
+            g = rho + offset - radius - flare * beyond
+            return g, r / rho[:, None] - flare[:, None] * t
+        return tool
+
+    def _at(self, sigma: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Samples ``a`` (k, 3) interpolated linearly at arc lengths ``sigma`` (n,)."""
+        return np.column_stack([np.interp(sigma, self.sigma, a[:, k]) for k in range(3)])
 
     def bend_radius_mm(self, s0: float, s1: float) -> float:
         """Smallest radius of curvature (mm) of the smoothed centreline over [s0, s1]."""
