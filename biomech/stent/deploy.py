@@ -49,10 +49,12 @@ RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton clo
 # while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
 # changes the pusher's mass-weighted grip); Newton takes it from there
 CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
-# it is progressive: the catheter, along the centreline, withdrawn in this many stages, each
-# STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where they reach STAGE_RTOL of
-# the largest internal force; then, the catheter gone, relaxed to CURVED_RELEASE
-RELEASE_STAGES = 8
+# a braid is first opened by braid kinematics to this × the lumen's radius (less its wire's)
+OPEN_TO_LUMEN = 0.9
+# or (deploy's release_stages) released progressively: the catheter, along the centreline,
+# withdrawn in stages, each STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where
+# they reach STAGE_RTOL of the largest internal force; then, the catheter gone, relaxed to
+# CURVED_RELEASE
 STAGE_STEPS = 1500
 STAGE_RTOL = 1e-2
 # and its Newton stabilised at every node (its mechanism-like braid modes), springs of this
@@ -623,8 +625,7 @@ def relaxed_release(model: BeamModel, state: BeamState, lumen, wall_points: np.n
 
 def progressive_release(model: BeamModel, state: BeamState, lumen, wall_points: np.ndarray,
                         point: np.ndarray, axis: np.ndarray, path: CentrelinePath,
-                        open_mm: float, stages: int = RELEASE_STAGES
-                        ) -> tuple[BeamState, dict]:
+                        open_mm: float, stages: int) -> tuple[BeamState, dict]:
     """Release a device wrapped onto the centreline ``path`` (``state``, reopened to
     ``open_mm`` mm) as a catheter along the path is withdrawn: its tip
     (:meth:`CentrelinePath.catheter`, radius ``open_mm``/2, its funnel) goes from the
@@ -652,13 +653,28 @@ def progressive_release(model: BeamModel, state: BeamState, lumen, wall_points: 
     return state, {**figures, "release_stages": stages}
 
 
+def braid_opened(model: BeamModel, network, state: BeamState, path: CentrelinePath,
+                 lumen_points: np.ndarray) -> BeamState:
+    """A crimped braid wrapped onto ``path`` (``state``) opened by braid kinematics
+    (:meth:`CentrelinePath.opened`) to ``OPEN_TO_LUMEN`` × the radius of the lumen (its
+    surface nodes ``lumen_points``, mm) less half its wire, section by section; unchanged
+    unless it lengthened when crimped (not a braid)."""
+    made = network.nodes
+    made_mm = float(np.ptp(made[:, 2])), 2.0 * float(np.hypot(made[:, 0], made[:, 1]).mean())
+    lumen_radius = path.lumen_radius(lumen_points)
+    half = float(model.half_thickness().max())
+    return path.opened(state, np.asarray(model.beams), made_mm,
+                       lambda s: OPEN_TO_LUMEN * lumen_radius(s) - half)
+
+
 def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            catheter_diameter_mm: float, release_diameter_mm: float, friction: float = 0.1,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
            wall_u0: np.ndarray | None = None,
            check_crimped: Callable[[BeamState], None] | None = None,
            fabric: bool = False, centreline: CentrelinePath | None = None,
-           landing_s_mm: float = 0.0, open_mm: float | None = None) -> dict:
+           landing_s_mm: float = 0.0, open_mm: float | None = None,
+           release_stages: int = 0) -> dict:
     """Crimp ``network`` into a catheter (``check_crimped`` may refuse the crimped state, in
     the device frame, with CaseError: braids lengthen), place its z = 0 end at ``point``
     along ``axis``,
@@ -677,8 +693,11 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     True (a device too long for a straight catheter in a tortuous artery; rings and wire
     networks, no fabric). The device is crimped and the catheter reopened to ``open_mm`` (short of the narrowest lumen) by Newton in a
     straight rigid tube, then the device is wrapped onto the centreline with its z = 0 end at
-    ``landing_s_mm`` (:mod:`biomech.stent.placement`), let go onto the rigid lumen by
-    explicit relaxation (FIRE), and solved by Newton with the deformable wall."""
+    ``landing_s_mm`` (:mod:`biomech.stent.placement`), a braid opened there by braid
+    kinematics (``braid_opened``), let go onto the rigid lumen by explicit relaxation (FIRE),
+    and solved by Newton with the deformable wall. ``release_stages`` > 0: instead of the
+    opening, a catheter along the centreline is withdrawn in that many stages
+    (``progressive_release``)."""
     from biomech.contact import RigidCylinder
     from biomech.contact.surface import SurfaceContact
     from biomech.stent.bench import _penalty, outer_diameter, radial_force_test
@@ -741,12 +760,15 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         box["cfg"] = s[0].copy()
         solver.restore_contacts(s[1])
 
-    if curved:  # the catheter withdrawn along the centreline, stage by stage (explicit)
-        beam, info = progressive_release(model, state, lumen, solver.wall_points(box["cfg"]),
-                                         point, axis, centreline, crimp.diameter_mm[-1])
+    points = solver.wall_points(box["cfg"])
+    if curved and release_stages:  # the catheter withdrawn along the centreline (explicit)
+        beam, info = progressive_release(model, state, lumen, points, point, axis, centreline,
+                                         crimp.diameter_mm[-1], release_stages)
+    elif curved:  # opened along the centreline, then let go at once (explicit)
+        state = braid_opened(model, network, state, centreline, points[np.unique(wall.lumen)])
+        beam, info = relaxed_release(model, state, lumen, points, point, axis, CURVED_RELEASE)
     elif len(fabric):  # the catheter withdrawn at once (explicit)
-        beam, info = relaxed_release(model, state, lumen, solver.wall_points(box["cfg"]),
-                                     point, axis)
+        beam, info = relaxed_release(model, state, lumen, points, point, axis)
     if len(fabric) or curved:
         box["cfg"] = Configuration(beam, u0)
         lumen.multipliers = info.pop("contact_force")  # Newton starts from these forces

@@ -128,3 +128,35 @@ def test_curved_catheter_penetration_and_funnel_in_closed_form(bend):
     free = sigma > tip + 2 * (rho + 0.1 - 1.0) + 0.1
     assert free.any() and np.all(g[free] < 0.0)
     assert np.all(g[(rho < 0.85) & inside] < 0.0)
+
+
+def test_braid_opened_along_a_line_follows_braid_kinematics():
+    """A 24-wire 45° braid (8 mm, 8 mm long, its wire-centre helices) taken as crimped, with
+    an as-made 10 mm braid of the same wires, opened on a straight centreline to 9 mm: its
+    length is that of inextensible helices, √(ℓ² − (L0 tan α d'/D0)²) with ℓ = L0 / cos α, its
+    centroid stays, its wires keep their element lengths (chords of helices: to 0.5 %), and
+    every triad turns with its wire (the turned old chord along the new, to 1°)."""
+    from biomech.stent.devices import braided
+    from biomech.structures.beams import beam_model
+
+    net = braided(8.0, 8.0, 24, 45.0, 0.1, elements_per_segment=3)
+    model = beam_model(net)
+    beams = np.asarray(model.beams)
+    L0 = float(np.ptp(net.nodes[:, 2]))
+    ell = L0 / np.cos(np.radians(45.0))
+    made = (float(np.sqrt(ell ** 2 - (L0 * 10.0 / 8.0) ** 2)), 10.0)
+    s = np.arange(0.0, 40.0, 0.5)
+    path = CentrelinePath.smoothed(s, np.column_stack([0 * s, 0 * s, s]))
+    state = path.wrap(model.initial_state(), 10.0)
+    out = path.opened(state, beams, made, lambda sig: 4.5 + 0 * sig)
+    z = out.x[:, 2]
+    assert np.ptp(z) == pytest.approx(np.sqrt(ell ** 2 - (L0 * 9.0 / 8.0) ** 2), rel=1e-3)
+    assert z.mean() == pytest.approx(state.x[:, 2].mean(), abs=1e-3)
+    assert np.allclose(np.hypot(out.x[:, 0], out.x[:, 1]), 4.5, atol=1e-9)
+    chord = lambda x: x[beams[:, 1]] - x[beams[:, 0]]
+    l0, l1 = np.linalg.norm(chord(state.x), axis=1), np.linalg.norm(chord(out.x), axis=1)
+    assert np.allclose(l1, l0, rtol=5e-3)
+    turn = out.R @ np.transpose(state.R, (0, 2, 1))
+    old = chord(state.x) / l0[:, None]
+    turned = np.einsum("nij,nj->ni", turn[beams[:, 0]], old)
+    assert np.all(np.sum(turned * chord(out.x) / l1[:, None], axis=1) > np.cos(np.radians(1.0)))
