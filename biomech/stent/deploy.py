@@ -49,8 +49,11 @@ RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton clo
 # while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
 # changes the pusher's mass-weighted grip); Newton takes it from there
 CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
-# a braid is first opened by braid kinematics to this × the lumen's radius (less its wire's)
+# a braid is first opened by braid kinematics to this × the lumen's radius (less its wire's),
+# then released to this (its opened state, pressed on the lumen, has ~17× the largest
+# internal force of the crimped one: the same out-of-balance force in newtons)
 OPEN_TO_LUMEN = 0.9
+OPENED_RELEASE = replace(CURVED_RELEASE, rtol=5e-3)
 # or (deploy's release_stages) released progressively: the catheter, along the centreline,
 # withdrawn in stages, each STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where
 # they reach STAGE_RTOL of the largest internal force; then, the catheter gone, relaxed to
@@ -766,7 +769,7 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
                                          crimp.diameter_mm[-1], release_stages)
     elif curved:  # opened along the centreline, then let go at once (explicit)
         state = braid_opened(model, network, state, centreline, points[np.unique(wall.lumen)])
-        beam, info = relaxed_release(model, state, lumen, points, point, axis, CURVED_RELEASE)
+        beam, info = relaxed_release(model, state, lumen, points, point, axis, OPENED_RELEASE)
     elif len(fabric):  # the catheter withdrawn at once (explicit)
         beam, info = relaxed_release(model, state, lumen, points, point, axis)
     if len(fabric) or curved:
