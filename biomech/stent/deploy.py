@@ -49,17 +49,17 @@ RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton clo
 # while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
 # changes the pusher's mass-weighted grip); Newton takes it from there
 CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
-# a braid is first opened by braid kinematics to this × the lumen's radius (less its wire's),
-# then released to this (its opened state, pressed on the lumen, has ~17× the largest
-# internal force of the crimped one: the same out-of-balance force in newtons)
-OPEN_TO_LUMEN = 0.9
-OPENED_RELEASE = replace(CURVED_RELEASE, rtol=5e-3)
-# or (deploy's release_stages) released progressively: the catheter, along the centreline,
-# withdrawn in stages, each STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where
-# they reach STAGE_RTOL of the largest internal force; then, the catheter gone, relaxed to
-# CURVED_RELEASE
+# it is progressive: the catheter, along the centreline, withdrawn in RELEASE_STAGES stages,
+# each STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where they reach
+# STAGE_RTOL of the largest internal force; then, the catheter gone, relaxed to CURVED_RELEASE
+RELEASE_STAGES = 8
 STAGE_STEPS = 1500
 STAGE_RTOL = 1e-2
+# or (release_stages=0, experimental) a braid is opened by braid kinematics to this × the
+# lumen's radius (less its wire's), then released to this (its opened state, pressed on the
+# lumen, has ~17× the largest internal force of the crimped one: the same force in newtons)
+OPEN_TO_LUMEN = 0.9
+OPENED_RELEASE = replace(CURVED_RELEASE, rtol=5e-3)
 # and its Newton stabilised at every node (its mechanism-like braid modes), springs of this
 # × the contact penalty (1e-3 × 100 × 12 E I / l³: a tenth of an element's transverse stiffness)
 CURVED_SPRING = 1e-3
@@ -677,7 +677,7 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            check_crimped: Callable[[BeamState], None] | None = None,
            fabric: bool = False, centreline: CentrelinePath | None = None,
            landing_s_mm: float = 0.0, open_mm: float | None = None,
-           release_stages: int = 0) -> dict:
+           release_stages: int = RELEASE_STAGES) -> dict:
     """Crimp ``network`` into a catheter (``check_crimped`` may refuse the crimped state, in
     the device frame, with CaseError: braids lengthen), place its z = 0 end at ``point``
     along ``axis``,
@@ -696,11 +696,11 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     True (a device too long for a straight catheter in a tortuous artery; rings and wire
     networks, no fabric). The device is crimped and the catheter reopened to ``open_mm`` (short of the narrowest lumen) by Newton in a
     straight rigid tube, then the device is wrapped onto the centreline with its z = 0 end at
-    ``landing_s_mm`` (:mod:`biomech.stent.placement`), a braid opened there by braid
-    kinematics (``braid_opened``), let go onto the rigid lumen by explicit relaxation (FIRE),
-    and solved by Newton with the deformable wall. ``release_stages`` > 0: instead of the
-    opening, a catheter along the centreline is withdrawn in that many stages
-    (``progressive_release``)."""
+    ``landing_s_mm`` (:mod:`biomech.stent.placement`), let go onto the rigid lumen by
+    explicit relaxation (FIRE) as a catheter along the centreline is withdrawn in
+    ``release_stages`` stages (``progressive_release``), and solved by Newton with the
+    deformable wall. ``release_stages`` = 0 (experimental): a braid is instead opened there
+    by braid kinematics (``braid_opened``) and let go at once."""
     from biomech.contact import RigidCylinder
     from biomech.contact.surface import SurfaceContact
     from biomech.stent.bench import _penalty, outer_diameter, radial_force_test
