@@ -49,6 +49,17 @@ RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton clo
 # while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
 # changes the pusher's mass-weighted grip); Newton takes it from there
 CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
+# it is progressive: the catheter, along the centreline, withdrawn in RELEASE_STAGES stages,
+# each STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where they reach
+# STAGE_RTOL of the largest internal force; then, the catheter gone, relaxed to CURVED_RELEASE
+RELEASE_STAGES = 8
+STAGE_STEPS = 1500
+STAGE_RTOL = 1e-2
+# or (release_stages=0, experimental) a braid is opened by braid kinematics to this × the
+# lumen's radius (less its wire's), then released to this (its opened state, pressed on the
+# lumen, has ~17× the largest internal force of the crimped one: the same force in newtons)
+OPEN_TO_LUMEN = 0.9
+OPENED_RELEASE = replace(CURVED_RELEASE, rtol=5e-3)
 # and its Newton stabilised at every node (its mechanism-like braid modes), springs of this
 # × the contact penalty (1e-3 × 100 × 12 E I / l³: a tenth of an element's transverse stiffness)
 CURVED_SPRING = 1e-3
@@ -623,13 +634,58 @@ def relaxed_release(model: BeamModel, state: BeamState, lumen, wall_points: np.n
                    "contact_force": relax.contact_force}
 
 
+def progressive_release(model: BeamModel, state: BeamState, lumen, wall_points: np.ndarray,
+                        point: np.ndarray, axis: np.ndarray, path: CentrelinePath,
+                        open_mm: float, stages: int) -> tuple[BeamState, dict]:
+    """Release a device wrapped onto the centreline ``path`` (``state``, reopened to
+    ``open_mm`` mm) as a catheter along the path is withdrawn: its tip
+    (:meth:`CentrelinePath.catheter`, radius ``open_mm``/2, its funnel) goes from the
+    device's far end (largest arc) to its near end in ``stages`` stages, each relaxed by FIRE
+    for ``STAGE_STEPS`` steps (fewer where it reaches ``STAGE_RTOL``: the stages are the
+    withdrawal's pace, not equilibria) against the catheter and the lumen (``lumen``'s triangles at
+    ``wall_points``, rigid, frictionless), the pusher holding the device about (``point``,
+    ``axis``); so each section opens, and the braid shortens, as it leaves the tip. Then,
+    the catheter gone, :func:`relaxed_release` to ``CURVED_RELEASE``. The state and its
+    figures (as ``relaxed_release``'s, with ``release_stages``)."""
+    from biomech.structures.relaxation import Relaxation, surface_tool
+
+    wall, half = surface_tool(lumen, wall_points), model.half_thickness()
+    stage = replace(CURVED_RELEASE, rtol=STAGE_RTOL, max_steps=STAGE_STEPS, budget_ends=True)
+    arc = path.arc_of(state.x)
+    steps = 0
+    for tip in np.linspace(arc.max(), arc.min(), stages):
+        catheter = path.catheter(float(tip), 0.5 * open_mm, half)
+        state, info = Relaxation(model, [wall, catheter], hold=(point, axis),
+                                 options=stage).solve(state)
+        steps += info.steps
+    state, figures = relaxed_release(model, state, lumen, wall_points, point, axis,
+                                     CURVED_RELEASE)
+    figures["relaxation_steps"] += steps
+    return state, {**figures, "release_stages": stages}
+
+
+def braid_opened(model: BeamModel, network, state: BeamState, path: CentrelinePath,
+                 lumen_points: np.ndarray) -> BeamState:
+    """A crimped braid wrapped onto ``path`` (``state``) opened by braid kinematics
+    (:meth:`CentrelinePath.opened`) to ``OPEN_TO_LUMEN`` × the radius of the lumen (its
+    surface nodes ``lumen_points``, mm) less half its wire, section by section; unchanged
+    unless it lengthened when crimped (not a braid)."""
+    made = network.nodes
+    made_mm = float(np.ptp(made[:, 2])), 2.0 * float(np.hypot(made[:, 0], made[:, 1]).mean())
+    lumen_radius = path.lumen_radius(lumen_points)
+    half = float(model.half_thickness().max())
+    return path.opened(state, np.asarray(model.beams), made_mm,
+                       lambda s: OPEN_TO_LUMEN * lumen_radius(s) - half)
+
+
 def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
            catheter_diameter_mm: float, release_diameter_mm: float, friction: float = 0.1,
            steps: int = 10, penalty: float | None = None, keep_states: bool = False,
            wall_u0: np.ndarray | None = None,
            check_crimped: Callable[[BeamState], None] | None = None,
            fabric: bool = False, centreline: CentrelinePath | None = None,
-           landing_s_mm: float = 0.0, open_mm: float | None = None) -> dict:
+           landing_s_mm: float = 0.0, open_mm: float | None = None,
+           release_stages: int = RELEASE_STAGES) -> dict:
     """Crimp ``network`` into a catheter (``check_crimped`` may refuse the crimped state, in
     the device frame, with CaseError: braids lengthen), place its z = 0 end at ``point``
     along ``axis``,
@@ -649,7 +705,10 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     networks, no fabric). The device is crimped and the catheter reopened to ``open_mm`` (short of the narrowest lumen) by Newton in a
     straight rigid tube, then the device is wrapped onto the centreline with its z = 0 end at
     ``landing_s_mm`` (:mod:`biomech.stent.placement`), let go onto the rigid lumen by
-    explicit relaxation (FIRE), and solved by Newton with the deformable wall."""
+    explicit relaxation (FIRE) as a catheter along the centreline is withdrawn in
+    ``release_stages`` stages (``progressive_release``), and solved by Newton with the
+    deformable wall. ``release_stages`` = 0 (experimental): a braid is instead opened there
+    by braid kinematics (``braid_opened``) and let go at once."""
     from biomech.contact import RigidCylinder
     from biomech.contact.surface import SurfaceContact
     from biomech.stent.bench import _penalty, outer_diameter, radial_force_test
@@ -712,9 +771,16 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
         box["cfg"] = s[0].copy()
         solver.restore_contacts(s[1])
 
-    if len(fabric) or curved:  # the catheter withdrawn at once (explicit)
-        beam, info = relaxed_release(model, state, lumen, solver.wall_points(box["cfg"]),
-                                     point, axis, CURVED_RELEASE if curved else None)
+    points = solver.wall_points(box["cfg"])
+    if curved and release_stages:  # the catheter withdrawn along the centreline (explicit)
+        beam, info = progressive_release(model, state, lumen, points, point, axis, centreline,
+                                         crimp.diameter_mm[-1], release_stages)
+    elif curved:  # opened along the centreline, then let go at once (explicit)
+        state = braid_opened(model, network, state, centreline, points[np.unique(wall.lumen)])
+        beam, info = relaxed_release(model, state, lumen, points, point, axis, OPENED_RELEASE)
+    elif len(fabric):  # the catheter withdrawn at once (explicit)
+        beam, info = relaxed_release(model, state, lumen, points, point, axis)
+    if len(fabric) or curved:
         box["cfg"] = Configuration(beam, u0)
         lumen.multipliers = info.pop("contact_force")  # Newton starts from these forces
         history.append({"catheter_diameter_mm": None, **info})

@@ -21,6 +21,8 @@ import numpy as np
 from biomech.structures.beams import BeamState
 
 FRAME_STEP_MM = 0.05  # spacing of the frame's samples along the smoothed centreline
+# a catheter's tip flares: the wall's radius grows by this × the arc beyond the tip (mm/mm)
+FUNNEL_SLOPE = 0.5
 
 
 @dataclass
@@ -63,9 +65,7 @@ class CentrelinePath:
     def frames(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Points (n, 3) and frames Q (n, 3, 3) at arc lengths ``sigma``: Q's columns are
         e₁, e₂, t (the images of the device's x, y, z axes)."""
-        def at(a: np.ndarray) -> np.ndarray:
-            return np.column_stack([np.interp(sigma, self.sigma, a[:, k]) for k in range(3)])
-        p, t, e1 = at(self.points), at(self.tangents), at(self.normals)
+        p, t, e1 = (self._at(sigma, a) for a in (self.points, self.tangents, self.normals))
         t /= np.linalg.norm(t, axis=1)[:, None]
         e1 -= np.sum(e1 * t, axis=1)[:, None] * t
         e1 /= np.linalg.norm(e1, axis=1)[:, None]
@@ -89,6 +89,108 @@ class CentrelinePath:
 
         return self.sigma[cKDTree(self.points).query(np.asarray(x, float))[1]]
 
+    def catheter(self, tip_sigma: float, radius: float, offset: np.ndarray,
+                 slope: float = FUNNEL_SLOPE):
+        """A rigid frictionless catheter along the smoothed centreline, its tip at arc
+        ``tip_sigma`` (mm), for :class:`biomech.structures.relaxation.Relaxation`: a node at
+        arc σ and distance ρ from the centreline (σ: its nearest sample's, corrected along
+        that sample's tangent; ρ from the path interpolated there), with surface offset ``offset`` (mm, per node), penetrates
+        g = ρ + offset − R(σ), R = ``radius`` (mm) up to the tip and R = ``radius`` +
+        ``slope`` (σ − ``tip_sigma``) beyond it: a funnel through which a section leaving
+        the catheter opens gradually; far beyond the tip g < 0, no force. The tool returns
+        g (mm, > 0 inside the catheter's wall) and ∂g/∂x (n, 3)."""
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(self.points)
+
+        def tool(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            arc = self.project(x, tree)
+            c, t = self._at(arc, self.points), self._at(arc, self.tangents)
+            t /= np.linalg.norm(t, axis=1)[:, None]
+            r = x - c
+            r -= np.sum(r * t, axis=1)[:, None] * t
+            rho = np.maximum(np.linalg.norm(r, axis=1), 1e-12)
+            beyond = arc - tip_sigma
+            flare = slope * (beyond > 0.0)
+            g = rho + offset - radius - flare * beyond
+            return g, r / rho[:, None] - flare[:, None] * t
+        return tool
+
+    def project(self, x: np.ndarray, tree=None) -> np.ndarray:
+        """Arc length σ (mm) of the points ``x`` (n, 3): their nearest sample's, corrected
+        along its tangent (``tree``: a cKDTree of the samples, when at hand)."""
+        from scipy.spatial import cKDTree
+
+        i = (tree or cKDTree(self.points)).query(x)[1]
+        return self.sigma[i] + np.sum((x - self.points[i]) * self.tangents[i], axis=1)
+
+    def lumen_radius(self, lumen_points: np.ndarray, step: float = 0.25):
+        """Radius of the lumen (mm) along the path: the median distance from the path of
+        the ``lumen_points`` (the lumen surface's nodes) within ``step`` (mm) of each arc;
+        a function of σ (mm)."""
+        arc = self.project(lumen_points)
+        r = np.linalg.norm(lumen_points - self._at(np.clip(arc, 0.0, self.sigma[-1]),
+                                                   self.points), axis=1)
+        grid = np.arange(0.0, self.sigma[-1] + step, step)
+        near = np.abs(arc[None, :] - grid[:, None]) < step
+        keep = near.any(axis=1)
+        med = np.array([np.median(r[m]) for m in near[keep]])
+        return lambda sigma: np.interp(sigma, grid[keep], med)
+
+    def opened(self, state: BeamState, beams: np.ndarray, made_mm: tuple[float, float],
+               radius) -> BeamState:
+        """A braid wrapped onto the path (``state``, crimped, its ``beams`` (m, 2)) opened by
+        braid kinematics to wire-centre radius ``radius``(σ) (mm; kept between its own and
+        the as-made one) section by section, its centroid's arc kept: inextensible wires
+        crossing at pinned points keep L² + k² d² = ℓ² (k, ℓ from the as-made wire-centre
+        length and diameter ``made_mm`` and this state's), so a section of crimped length dσ
+        at diameter d opened to d' takes dσ √(ℓ² − k² d'²) / √(ℓ² − k² d²); its nodes keep
+        their angle about the path, their radius scales by d'/d, and their triads turn with
+        the wires (the unrolled lattice stretched by d'/d round, by the length ratio along).
+        The state is not an equilibrium; the release relaxes it (EndoBeams.jl also starts
+        its release from a braid morphed along the centreline). Unchanged unless the crimped
+        braid is longer than as made."""
+        L0, D0 = made_mm
+        sig = self.project(state.x)
+        p, Q = self.frames(sig)
+        loc = np.einsum("nji,nj->ni", Q, state.x - p)
+        rho = np.hypot(loc[:, 0], loc[:, 1])
+        d, length = 2.0 * rho.mean(), float(np.ptp(sig))
+        if length <= L0 or d >= D0:
+            return state
+        k2 = (length ** 2 - L0 ** 2) / (D0 ** 2 - d ** 2)
+        ell2 = length ** 2 + k2 * d ** 2
+
+        def stretch(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # d'/d, length ratio
+            dd = 2.0 * np.clip(radius(s), 0.5 * d, 0.5 * D0)
+            return dd / d, np.sqrt(ell2 - k2 * dd ** 2) / length
+
+        grid = np.linspace(sig.min(), sig.max(), int(np.ptp(sig) / FRAME_STEP_MM) + 2)
+        new = grid
+        for _ in range(2):  # the sections' diameters where they land
+            c = stretch(new)[1]
+            new = np.concatenate([[0.0], np.cumsum(0.5 * (c[1:] + c[:-1]) * np.diff(grid))])
+            new += sig.mean() - np.interp(sig.mean(), grid, new)
+        moved = np.interp(sig, grid, new)
+        scale, along = stretch(moved)
+        er = np.column_stack([loc[:, :2] / rho[:, None], np.zeros(len(rho))])
+        et = np.column_stack([-er[:, 1], er[:, 0], np.zeros(len(rho))])
+        p1, Q1 = self.frames(moved)
+        x = p1 + np.einsum("nij,nj->ni", Q1, er * (rho * scale)[:, None])
+        t = np.zeros_like(state.x)
+        t[beams[:, 0]] = t[beams[:, 1]] = state.x[beams[:, 1]] - state.x[beams[:, 0]]
+        t = np.einsum("nji,nj->ni", Q, t)
+        t /= np.linalg.norm(t, axis=1)[:, None]
+        tn = t + (scale - 1.0)[:, None] * np.sum(t * et, axis=1)[:, None] * et
+        tn[:, 2] *= along
+        turn = _rotations_onto(t, tn / np.linalg.norm(tn, axis=1)[:, None])
+        R = np.einsum("nij,njk,nlk,nlm->nim", Q1, turn, Q, state.R)
+        return BeamState(x, R, state.history.copy())
+
+    def _at(self, sigma: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """Samples ``a`` (k, 3) interpolated linearly at arc lengths ``sigma`` (n,)."""
+        return np.column_stack([np.interp(sigma, self.sigma, a[:, k]) for k in range(3)])
+
     def bend_radius_mm(self, s0: float, s1: float) -> float:
         """Smallest radius of curvature (mm) of the smoothed centreline over [s0, s1]."""
         a, b = np.interp([s0, s1], self.s_input, self.sigma_input)
@@ -98,6 +200,15 @@ class CentrelinePath:
             return float("inf")
         turn = np.arccos(np.clip(np.sum(t[1:] * t[:-1], axis=1), -1.0, 1.0)).max()
         return float(FRAME_STEP_MM / turn) if turn > 0 else float("inf")
+
+
+def _rotations_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) taking unit vectors a (n, 3) onto b (Rodrigues; a ≠ −b)."""
+    v, c = np.cross(a, b), np.sum(a * b, axis=1)
+    S = np.zeros((len(a), 3, 3))
+    S[:, 0, 1], S[:, 0, 2], S[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
+    S -= np.transpose(S, (0, 2, 1))
+    return np.eye(3) + S + (S @ S) / (1.0 + c)[:, None, None]
 
 
 def _rotation_minimising(p: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -42,7 +42,8 @@ Tool = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 class RelaxationOptions:
     """Tolerance on the out-of-balance force (relative to the largest internal force, plus
     an absolute floor, N), step budget, mass safety factor and contact penalty (× the node's
-    own stiffness)."""
+    own stiffness). ``budget_ends``: when the step budget runs out, the state reached is
+    returned (a stage of a process, its residual reported) instead of raising."""
 
     rtol: float = 1e-4
     atol: float = 1e-6
@@ -51,6 +52,7 @@ class RelaxationOptions:
     penalty: float = 1.0
     remass_every: int = 5_000
     method: str = "kinetic"  # or "fire" (see Relaxation._fire_step)
+    budget_ends: bool = False
 
 
 @dataclass
@@ -241,7 +243,8 @@ class Relaxation:
             if not np.isfinite(err):
                 raise ConvergenceError("explicit relaxation: non-finite force (the step is "
                                        "unstable: raise RelaxationOptions.safety)")
-            if err <= opt.rtol * self.scale + opt.atol:
+            if err <= opt.rtol * self.scale + opt.atol or (opt.budget_ends
+                                                             and step == opt.max_steps):
                 return (BeamState(state.x, state.R, trial),
                         RelaxationInfo(step, resets, err, self.scale, pen))
             if opt.method == "fire":

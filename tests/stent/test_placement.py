@@ -87,3 +87,76 @@ def test_frame_does_not_twist_along_a_helix():
 def test_short_or_unordered_centreline_is_refused():
     with pytest.raises(ValueError, match="increasing"):
         CentrelinePath.smoothed(np.array([0.0, 1.0, 1.0, 2.0]), np.zeros((4, 3)))
+
+
+def _at(path_s, bend, rho, phi):
+    """Points at input arc ``path_s`` on the arc of radius ``bend`` (in z = 0), ``rho`` off
+    it in the normal plane at angle ``phi`` from the in-plane normal; the radial unit vectors
+    and the tangents."""
+    a = np.asarray(path_s, float) / bend
+    centre = np.column_stack([bend * np.sin(a), bend * (1 - np.cos(a)), 0 * a])
+    t = np.column_stack([np.cos(a), np.sin(a), 0 * a])
+    n = np.column_stack([-np.sin(a), np.cos(a), 0 * a])
+    e = np.cos(phi)[:, None] * n + np.sin(phi)[:, None] * np.array([0.0, 0.0, 1.0])
+    return centre + rho[:, None] * e, e, t
+
+
+@pytest.mark.parametrize("bend", [8.0, 1e4])
+def test_curved_catheter_penetration_and_funnel_in_closed_form(bend):
+    """The catheter along a circular arc (radius ``bend`` mm; 1e4: all but straight), tip at
+    arc 12 mm, radius 1 mm, funnel slope 0.5, nodes 0.1 mm thick: a node ρ off the arc at
+    arc σ penetrates g = ρ + 0.1 − 1 before the tip and g = ρ + 0.1 − 1 − 0.5 (σ − 12)
+    beyond it, ∂g/∂x = the radial unit vector (less 0.5 × the tangent beyond the tip: checked
+    on the straight line, where it is exact); far beyond the tip, or well inside, g < 0: no force."""
+    s, c = _arc(bend, 25.0)
+    path = CentrelinePath.smoothed(s, c, sigma_mm=0.25)
+    rng = np.random.default_rng(1)
+    arc = rng.uniform(4.0, 20.0, 200)
+    rho, phi = rng.uniform(0.2, 1.6, 200), rng.uniform(0.0, 2 * np.pi, 200)
+    x, e, t = _at(arc, bend, rho, phi)
+    sigma = np.interp(arc, path.s_input, path.sigma_input)
+    tip = float(np.interp(12.0, path.s_input, path.sigma_input))
+    g, dg = path.catheter(tip, 1.0, np.full(200, 0.1), slope=0.5)(x)
+    beyond = np.maximum(sigma - tip, 0.0)
+    assert np.allclose(g, rho + 0.1 - 1.0 - 0.5 * beyond, atol=0.01 * (1 + 0.5 * rho))
+    inside = sigma < tip - 0.1
+    slack = (1e-3 + 0.005 / rho)[:, None]  # the smoothing pulls the arc in by 0.004 mm
+    assert np.all(np.abs(dg - e)[inside] <= slack[inside])
+    if bend > 100.0:
+        assert np.allclose(dg[~inside & (sigma > tip + 0.1)],
+                           (e - 0.5 * t)[~inside & (sigma > tip + 0.1)], atol=1e-3)
+    free = sigma > tip + 2 * (rho + 0.1 - 1.0) + 0.1
+    assert free.any() and np.all(g[free] < 0.0)
+    assert np.all(g[(rho < 0.85) & inside] < 0.0)
+
+
+def test_braid_opened_along_a_line_follows_braid_kinematics():
+    """A 24-wire 45° braid (8 mm, 8 mm long, its wire-centre helices) taken as crimped, with
+    an as-made 10 mm braid of the same wires, opened on a straight centreline to 9 mm: its
+    length is that of inextensible helices, √(ℓ² − (L0 tan α d'/D0)²) with ℓ = L0 / cos α, its
+    centroid stays, its wires keep their element lengths (chords of helices: to 0.5 %), and
+    every triad turns with its wire (the turned old chord along the new, to 1°)."""
+    from biomech.stent.devices import braided
+    from biomech.structures.beams import beam_model
+
+    net = braided(8.0, 8.0, 24, 45.0, 0.1, elements_per_segment=3)
+    model = beam_model(net)
+    beams = np.asarray(model.beams)
+    L0 = float(np.ptp(net.nodes[:, 2]))
+    ell = L0 / np.cos(np.radians(45.0))
+    made = (float(np.sqrt(ell ** 2 - (L0 * 10.0 / 8.0) ** 2)), 10.0)
+    s = np.arange(0.0, 40.0, 0.5)
+    path = CentrelinePath.smoothed(s, np.column_stack([0 * s, 0 * s, s]))
+    state = path.wrap(model.initial_state(), 10.0)
+    out = path.opened(state, beams, made, lambda sig: 4.5 + 0 * sig)
+    z = out.x[:, 2]
+    assert np.ptp(z) == pytest.approx(np.sqrt(ell ** 2 - (L0 * 9.0 / 8.0) ** 2), rel=1e-3)
+    assert z.mean() == pytest.approx(state.x[:, 2].mean(), abs=1e-3)
+    assert np.allclose(np.hypot(out.x[:, 0], out.x[:, 1]), 4.5, atol=1e-9)
+    chord = lambda x: x[beams[:, 1]] - x[beams[:, 0]]
+    l0, l1 = np.linalg.norm(chord(state.x), axis=1), np.linalg.norm(chord(out.x), axis=1)
+    assert np.allclose(l1, l0, rtol=5e-3)
+    turn = out.R @ np.transpose(state.R, (0, 2, 1))
+    old = chord(state.x) / l0[:, None]
+    turned = np.einsum("nij,nj->ni", turn[beams[:, 0]], old)
+    assert np.all(np.sum(turned * chord(out.x) / l1[:, None], axis=1) > np.cos(np.radians(1.0)))
