@@ -49,17 +49,19 @@ RELEASE_RTOL = 1e-2  # the release by explicit relaxation only brings Newton clo
 # while a braid re-forms), to 5 % of the largest internal force, and no re-massing (each
 # changes the pusher's mass-weighted grip); Newton takes it from there
 CURVED_RELEASE = RelaxationOptions(rtol=5e-2, method="fire", remass_every=10**9)
-# it is progressive: the catheter, along the centreline, withdrawn in RELEASE_STAGES stages,
-# each STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where they reach
-# STAGE_RTOL of the largest internal force; then, the catheter gone, relaxed to CURVED_RELEASE
-RELEASE_STAGES = 8
-STAGE_STEPS = 1500
-STAGE_RTOL = 1e-2
-# or (release_stages=0, experimental) a braid is opened by braid kinematics to this × the
-# lumen's radius (less its wire's), then released to this (its opened state, pressed on the
-# lumen, has ~17× the largest internal force of the crimped one: the same force in newtons)
+# a braid is first opened there by braid kinematics to this × the lumen's radius (less its
+# wire's), then released to this (its opened state, pressed on the lumen, has ~17× the
+# largest internal force of the crimped one: the same force in newtons)
 OPEN_TO_LUMEN = 0.9
 OPENED_RELEASE = replace(CURVED_RELEASE, rtol=5e-3)
+# or (release_stages > 0) the catheter, along the centreline, is withdrawn in stages, each
+# STAGE_STEPS FIRE steps long (the withdrawal's pace) or less where they reach STAGE_RTOL of
+# the largest internal force; then, the catheter gone, relaxed to CURVED_RELEASE. Slower,
+# and its stages do not open a braid (the Newton after it does): EndoBeams braid 2437 s
+# against 1214 s opened (README)
+RELEASE_STAGES = 0
+STAGE_STEPS = 1500
+STAGE_RTOL = 1e-2
 # and its Newton stabilised at every node (its mechanism-like braid modes), springs of this
 # × the contact penalty (1e-3 × 100 × 12 E I / l³: a tenth of an element's transverse stiffness)
 CURVED_SPRING = 1e-3
@@ -705,10 +707,10 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     networks, no fabric). The device is crimped and the catheter reopened to ``open_mm`` (short of the narrowest lumen) by Newton in a
     straight rigid tube, then the device is wrapped onto the centreline with its z = 0 end at
     ``landing_s_mm`` (:mod:`biomech.stent.placement`), let go onto the rigid lumen by
-    explicit relaxation (FIRE) as a catheter along the centreline is withdrawn in
-    ``release_stages`` stages (``progressive_release``), and solved by Newton with the
-    deformable wall. ``release_stages`` = 0 (experimental): a braid is instead opened there
-    by braid kinematics (``braid_opened``) and let go at once."""
+    explicit relaxation (FIRE) after a braid is opened there by braid kinematics
+    (``braid_opened``; the morphing EndoBeams.jl also starts from), and solved by Newton with
+    the deformable wall. ``release_stages`` > 0: instead released as a catheter along the
+    centreline is withdrawn in that many stages (``progressive_release``; slower)."""
     from biomech.contact import RigidCylinder
     from biomech.contact.surface import SurfaceContact
     from biomech.stent.bench import _penalty, outer_diameter, radial_force_test
