@@ -55,7 +55,8 @@ ASSUMPTIONS = (
     (
         "device placed straight along the centreline chord of its span, crimped in a rigid "
         "frictionless catheter, released by opening the catheter; a bare device too long for "
-        "a straight catheter in a tortuous vessel is wrapped onto the centreline instead"
+        "a straight catheter in a tortuous vessel is wrapped onto the centreline instead, "
+        "opened there by braid kinematics and let go"
     ),
     "quasi-static implicit solve: every reported state is an equilibrium (residual given)",
 )

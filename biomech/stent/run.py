@@ -38,7 +38,8 @@ ASSUMPTIONS = [
     "frictionless catheter, released by opening the catheter past its nominal diameter and "
     "withdrawing it; a bare device too long for a straight catheter in a tortuous vessel (a "
     "braid) is crimped, reopened short of the lumen in a straight tube, wrapped onto the "
-    "smoothed centreline and let go at once (curved_delivery)",
+    "smoothed centreline, opened there by braid kinematics to 0.9 × the lumen (a morphing, "
+    "not the catheter's withdrawal) and let go at once (curved_delivery)",
     "quasi-static implicit solve: every reported state is an equilibrium (residual given)",
 ]
 
