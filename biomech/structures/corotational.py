@@ -10,9 +10,11 @@ multiplicatively by spatial spins (``R ← exp(Δw) R``), so large rotations are
 Local response: a fibre section — the normal stress of a 1-D law (elastic or superelastic
 nitinol, :mod:`biomech.structures.uniaxial`) integrated over section points at Gauss
 points along the element; torsion elastic (G J). The internal force is ``f = Bᵀ f_l``;
-the tangent is ``Bᵀ K_l B`` plus the geometric part ``∂(Bᵀ)/∂p · f_l`` taken by forward
-differences of the (closed-form) B at fixed ``f_l`` (verified against differences of f).
-Units: mm, N, MPa, N·mm.
+the tangent is ``Bᵀ K_l B`` plus the geometric part ``∂(Bᵀ)/∂p · f_l`` in closed form
+(Battini & Pacoste's terms for this file's B: the derivative of T_s⁻¹(θ̄), the rotation of
+the frame and the variation of its G matrix), the exact derivative of f; verified against
+central differences of f and of B, and against the forward differences of B it replaced
+(``tests/structures/test_corotational_geometric.py``). Units: mm, N, MPa, N·mm.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from numba import njit, prange
 from biomech.structures.laws import law_stress
 
 GAUSS_ALONG = 3  # Gauss points along each element (2 integrate a linear-elastic beam exactly)
-_FD_STEP = 1e-7  # forward-difference step of the geometric tangent (mm and rad)
 _CHUNKS = 64  # element chunks of the force-only kernel (each gets its own work arrays)
 
 
@@ -43,6 +44,25 @@ def _mm(A, B):
                 for j in range(m):
                     C[i, j] += a * B[p, j]
     return C
+
+
+@njit(cache=True)
+def _congruence(A, C):
+    """Aᵀ C A for small matrices (A: n × m, C: n × n)."""
+    n, m = A.shape
+    CA = np.zeros((n, m))
+    for i in range(n):
+        for p in range(n):
+            c = C[i, p]
+            for j in range(m):
+                CA[i, j] += c * A[p, j]
+    out = np.zeros((m, m))
+    for p in range(n):
+        for i in range(m):
+            a = A[p, i]
+            for j in range(m):
+                out[i, j] += a * CA[p, j]
+    return out
 
 
 @njit(cache=True)
@@ -147,6 +167,38 @@ def ts_inverse(theta):
     return h * np.eye(3) + (1.0 - h) * np.outer(e, e) - 0.5 * skew(theta)
 
 
+@njit(cache=True)
+def _ts_inverse_t_derivative(theta, v):
+    """∂(T_s(θ)⁻ᵀ v)/∂θ (3×3) at fixed v (Battini & Pacoste's K̄_h without its factor T_s⁻¹;
+    g, g'/a are their η, μ). T_s⁻ᵀ v = h v + g (θ·v) θ + ½ θ × v, h = (a/2) cot(a/2),
+    g = (1 − h)/a², a = |θ|: (h'/a) v θᵀ + (g'/a) (θ·v) θ θᵀ + g (θ vᵀ + (θ·v) I) − ½ skew(v)."""
+    a2 = theta[0] * theta[0] + theta[1] * theta[1] + theta[2] * theta[2]
+    if a2 < 1e-4:  # series (a < 0.01): h'/a and g'/a cancel in closed form
+        h1 = -1.0 / 6.0 - a2 / 180.0 - a2 * a2 / 5040.0 - a2 * a2 * a2 / 151200.0
+        g = 1.0 / 12.0 + a2 / 720.0 + a2 * a2 / 30240.0 + a2 * a2 * a2 / 1209600.0
+        g1 = 1.0 / 360.0 + a2 / 7560.0 + a2 * a2 / 201600.0
+    else:
+        a = np.sqrt(a2)
+        half = 0.5 * a
+        h = half / np.tan(half)
+        h1 = (0.5 / np.tan(half) - 0.25 * a / np.sin(half) ** 2) / a
+        g = (1.0 - h) / a2
+        g1 = -(h1 + 2.0 * g) / a2
+    tv = theta[0] * v[0] + theta[1] * v[1] + theta[2] * v[2]
+    K = np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            K[i, j] = h1 * v[i] * theta[j] + g1 * tv * theta[i] * theta[j] + g * theta[i] * v[j]
+        K[i, i] += g * tv
+    K[0, 1] += 0.5 * v[2]  # − ½ skew(v)
+    K[0, 2] -= 0.5 * v[1]
+    K[1, 0] -= 0.5 * v[2]
+    K[1, 2] += 0.5 * v[0]
+    K[2, 0] += 0.5 * v[1]
+    K[2, 1] -= 0.5 * v[0]
+    return K
+
+
 # --- element kinematics ---------------------------------------------------------------------
 
 
@@ -182,36 +234,91 @@ def local_deformation(x1, x2, R1, R2, R0, l0):
 
 
 @njit(cache=True)
-def b_matrix(x1, x2, R1, R2, R0, l0):
-    """B (7 × 12): δp_l = B δp_g, δp_g = [δu₁, δw₁, δu₂, δw₂] in global components (spins)."""
-    Rr, ln, q1, q2, q = _frame(x1, x2, R1, R2, R0)
-    th1 = rotation_vector(_mm(_mm(Rr.T, R1), R0))
-    th2 = rotation_vector(_mm(_mm(Rr.T, R2), R0))
+def _frame_spin(Rr, ln, q1, q2, q):
+    """Spin of the co-rotated frame (3 × 12, local components) per global δp_g = [δu₁, δw₁,
+    δu₂, δw₂]: Battini & Pacoste's G (r₁ along the chord, r₃ ⟂ q) carried by R_rᵀ."""
     eta = q[0] / q[1]
-    G = np.zeros((3, 12))  # spin of the co-rotated frame, local components, from local δp_g
+    G = np.zeros((3, 12))  # from local components of δp_g
     G[0, 2], G[0, 3], G[0, 4] = eta / ln, 0.5 * q1[1] / q[1], -0.5 * q1[0] / q[1]
     G[0, 8], G[0, 9], G[0, 10] = -eta / ln, 0.5 * q2[1] / q[1], -0.5 * q2[0] / q[1]
     G[1, 2], G[1, 8] = 1.0 / ln, -1.0 / ln
     G[2, 1], G[2, 7] = -1.0 / ln, 1.0 / ln
-    B = np.zeros((7, 12))
-    for c in range(3):
-        B[0, c] = -Rr[c, 0]
-        B[0, 6 + c] = Rr[c, 0]
-    # P Eᵀ: local spins of the nodal triads relative to the frame, from global δp_g
-    PE = np.zeros((6, 12))
+    Om = np.empty((3, 12))
     for b in range(4):
-        Gb = _mm(G[:, 3 * b:3 * b + 3], Rr.T)
         for i in range(3):
             for j in range(3):
-                PE[i, 3 * b + j] = -Gb[i, j]
-                PE[3 + i, 3 * b + j] = -Gb[i, j]
+                Om[i, 3 * b + j] = (G[i, 3 * b] * Rr[j, 0] + G[i, 3 * b + 1] * Rr[j, 1]
+                                    + G[i, 3 * b + 2] * Rr[j, 2])
+    return Om
+
+
+@njit(cache=True)
+def _projector(Rr, Om):
+    """P̃ (7 × 12) per global δp_g: row 0 ∂ū = [−r₁, 0, r₁, 0], rows 1–6 P Eᵀ, the local spins
+    of the nodal triads relative to the frame (δp_l = T P̃ δp_g, T of ``_ts_blocks``)."""
+    P = np.zeros((7, 12))
+    for c in range(3):
+        P[0, c] = -Rr[c, 0]
+        P[0, 6 + c] = Rr[c, 0]
+    for i in range(3):
+        for k in range(12):
+            P[1 + i, k] = -Om[i, k]
+            P[4 + i, k] = -Om[i, k]
+        for j in range(3):
+            P[1 + i, 3 + j] += Rr[j, i]
+            P[4 + i, 9 + j] += Rr[j, i]
+    return P
+
+
+@njit(cache=True)
+def _put_ts_inverse(T, r, theta):
+    """T[r:r+3, r:r+3] ← ``ts_inverse(theta)``, without allocating."""
+    t0, t1, t2 = theta[0], theta[1], theta[2]
+    a2 = t0 * t0 + t1 * t1 + t2 * t2
+    if np.sqrt(a2) < 1e-6:  # I − ½ skew θ + skew² θ / 12, skew² θ = θ θᵀ − a² I
+        d, c = 1.0 - a2 / 12.0, 1.0 / 12.0
+    else:
+        a = np.sqrt(a2)
+        d = 0.5 * a / np.tan(0.5 * a)
+        c = (1.0 - d) / a2
     for i in range(3):
         for j in range(3):
-            PE[i, 3 + j] += Rr[j, i]
-            PE[3 + i, 9 + j] += Rr[j, i]
-    B[1:4, :] = _mm(ts_inverse(th1), PE[0:3, :])
-    B[4:7, :] = _mm(ts_inverse(th2), PE[3:6, :])
-    return B
+            T[r + i, r + j] = c * theta[i] * theta[j]
+        T[r + i, r + i] += d
+    T[r, r + 1] += 0.5 * t2
+    T[r, r + 2] -= 0.5 * t1
+    T[r + 1, r] -= 0.5 * t2
+    T[r + 1, r + 2] += 0.5 * t0
+    T[r + 2, r] += 0.5 * t1
+    T[r + 2, r + 1] -= 0.5 * t0
+
+
+@njit(cache=True)
+def _ts_blocks(th1, th2):
+    """T = diag(1, T_s⁻¹(θ̄₁), T_s⁻¹(θ̄₂)) (7 × 7), so that B = T P̃."""
+    T = np.zeros((7, 7))
+    T[0, 0] = 1.0
+    _put_ts_inverse(T, 1, th1)
+    _put_ts_inverse(T, 4, th2)
+    return T
+
+
+@njit(cache=True)
+def _kinematics(x1, x2, R1, R2, R0):
+    """Frame R_r, length, local y-vectors q₁, q₂, q (``_frame``), local rotation vectors
+    θ̄₁, θ̄₂, frame spin Ω (``_frame_spin``) and P̃ (``_projector``) of one element."""
+    Rr, ln, q1, q2, q = _frame(x1, x2, R1, R2, R0)
+    th1 = rotation_vector(_mm(_mm(Rr.T, R1), R0))
+    th2 = rotation_vector(_mm(_mm(Rr.T, R2), R0))
+    Om = _frame_spin(Rr, ln, q1, q2, q)
+    return Rr, ln, q1, q2, q, th1, th2, Om, _projector(Rr, Om)
+
+
+@njit(cache=True)
+def b_matrix(x1, x2, R1, R2, R0, l0):
+    """B (7 × 12): δp_l = B δp_g, δp_g = [δu₁, δw₁, δu₂, δw₂] in global components (spins)."""
+    _, _, _, _, _, th1, th2, _, P = _kinematics(x1, x2, R1, R2, R0)
+    return _mm(_ts_blocks(th1, th2), P)
 
 
 # --- local response (fibre section) ---------------------------------------------------------
@@ -277,7 +384,8 @@ def local_response(p, l0, spts, GJ, law, params, state_old, state_new, tangent=T
 
 @njit(cache=True)
 def _perturbed(x1, x2, R1, R2, k, h):
-    """Node data with global DOF k (0..11: u₁, w₁, u₂, w₂) perturbed by h (spin for w)."""
+    """Node data with global DOF k (0..11: u₁, w₁, u₂, w₂) perturbed by h (spin for w);
+    for difference checks of the kernels."""
     y1, y2, S1, S2 = x1.copy(), x2.copy(), R1, R2
     blk, c = k // 3, k % 3
     e = np.zeros(3)
@@ -294,20 +402,80 @@ def _perturbed(x1, x2, R1, R2, k, h):
 
 
 @njit(cache=True)
+def _add_frame_stiffness(K, Rr, ln, q1, q2, q, Om, P, fm, fg):
+    """K += the frame part of ∂(Bᵀ)/∂p_g · f_l at fixed fm = Tᵀ f_l = [N, m₁, m₂]. Blockwise
+    f = Bᵀ f_l = R_r F_b with F = [−N e₁ − c_u₁, m₁ − c_w₁, N e₁ − c_u₂, m₂ − c_w₂], c = Gᵀ s,
+    s = m₁ + m₂: (a) the frame's spin turns every block, δf_b = δω × f_b, δω = R_r Ω δp_g;
+    (b) G varies with ln and the local y-vectors q₁, q₂ (through q₁ₓ, q₁ᵧ, q₂ₓ, q₂ᵧ)."""
+    W = _mm(Rr, Om)
+    for blk in range(4):
+        f0, f1, f2 = fg[3 * blk], fg[3 * blk + 1], fg[3 * blk + 2]
+        for k in range(12):
+            w0, w1, w2 = W[0, k], W[1, k], W[2, k]
+            K[3 * blk, k] += w1 * f2 - w2 * f1
+            K[3 * blk + 1, k] += w2 * f0 - w0 * f2
+            K[3 * blk + 2, k] += w0 * f1 - w1 * f0
+    # J: δ(ln, q₁ₓ, q₁ᵧ, q₂ₓ, q₂ᵧ) per δp_g; δln = P̃₀ δp_g, δqᵢ = −qᵢ × (P Eᵀ)ᵢ δp_g (local)
+    J = np.empty((5, 12))
+    for k in range(12):
+        J[0, k] = P[0, k]
+        J[1, k] = q1[2] * P[2, k] - q1[1] * P[3, k]
+        J[2, k] = q1[0] * P[3, k] - q1[2] * P[1, k]
+        J[3, k] = q2[2] * P[5, k] - q2[1] * P[6, k]
+        J[4, k] = q2[0] * P[6, k] - q2[2] * P[4, k]
+    s0, s1, s2 = fm[1] + fm[4], fm[2] + fm[5], fm[3] + fm[6]
+    eta, qy = q[0] / q[1], q[1]
+    # D = ∂c/∂(ln, q₁ₓ, q₁ᵧ, q₂ₓ, q₂ᵧ), c local per block: c_u₁ = (0, −s₂, η s₀ + s₁)/ln = −c_u₂,
+    # c_wᵢ = s₀ (qᵢᵧ, −qᵢₓ, 0)/(2 qᵧ), η = qₓ/qᵧ, q = (q₁ + q₂)/2
+    D = np.zeros((12, 5))
+    D[1, 0] = s2 / (ln * ln)
+    D[2, 0] = -(eta * s0 + s1) / (ln * ln)
+    D[2, 1] = D[2, 3] = 0.5 * s0 / (ln * qy)
+    D[2, 2] = D[2, 4] = -0.5 * eta * s0 / (ln * qy)
+    for j in range(5):
+        D[7, j], D[8, j] = -D[1, j], -D[2, j]
+    k_ = 0.5 * s0 / qy
+    D[3, 2], D[3, 4] = k_ * (1.0 - 0.5 * q1[1] / qy), -0.5 * k_ * q1[1] / qy
+    D[4, 1], D[4, 2], D[4, 4] = -k_, 0.5 * k_ * q1[0] / qy, 0.5 * k_ * q1[0] / qy
+    D[9, 4], D[9, 2] = k_ * (1.0 - 0.5 * q2[1] / qy), -0.5 * k_ * q2[1] / qy
+    D[10, 3], D[10, 4], D[10, 2] = -k_, 0.5 * k_ * q2[0] / qy, 0.5 * k_ * q2[0] / qy
+    dc = _mm(D, J)
+    for blk in range(4):
+        for i in range(3):
+            a0, a1, a2 = Rr[i, 0], Rr[i, 1], Rr[i, 2]
+            for k in range(12):
+                K[3 * blk + i, k] -= (a0 * dc[3 * blk, k] + a1 * dc[3 * blk + 1, k]
+                                      + a2 * dc[3 * blk + 2, k])
+
+
+@njit(cache=True)
+def _global_force_tangent(Rr, ln, q1, q2, q, th1, th2, Om, P, fl, Kl):
+    """f = Bᵀ f_l (12) and its exact derivative (12×12) from the kinematics (``_kinematics``)
+    and the local force and tangent: with B = T P̃, K = P̃ᵀ (Tᵀ K_l T + diag(0, Kθ₁ T_s⁻¹(θ̄₁),
+    Kθ₂ T_s⁻¹(θ̄₂))) P̃ + the frame terms (``_add_frame_stiffness``), Kθᵢ = ∂(T_s⁻ᵀ f_l,ᵢ)/∂θ̄ᵢ."""
+    T = _ts_blocks(th1, th2)
+    core = _congruence(T, Kl)
+    for n in range(2):  # mᵢ = T_s⁻ᵀ(θ̄ᵢ) f_l,ᵢ varies with δθ̄ᵢ = T_s⁻¹(θ̄ᵢ) (P Eᵀ)ᵢ δp_g
+        r = 1 + 3 * n
+        Kh = _ts_inverse_t_derivative(th1 if n == 0 else th2, fl[r:r + 3])
+        core[r:r + 3, r:r + 3] += _mm(Kh, T[r:r + 3, r:r + 3])
+    fm = _mtv(T, fl)
+    fg = _mtv(P, fm)
+    Kg = _congruence(P, core)
+    _add_frame_stiffness(Kg, Rr, ln, q1, q2, q, Om, P, fm, fg)
+    return fg, Kg
+
+
+@njit(cache=True)
 def element_force_tangent(x1, x2, R1, R2, R0, l0, spts, GJ, law, params, state_old, state_new):
     """Internal force (12) and tangent (12×12) of one element in global components."""
-    p = local_deformation(x1, x2, R1, R2, R0, l0)
+    Rr, ln, q1, q2, q, th1, th2, Om, P = _kinematics(x1, x2, R1, R2, R0)
+    p = np.empty(7)
+    p[0] = ln - l0
+    p[1:4] = th1
+    p[4:7] = th2
     fl, Kl = local_response(p, l0, spts, GJ, law, params, state_old, state_new)
-    B = b_matrix(x1, x2, R1, R2, R0, l0)
-    fg = _mtv(B, fl)
-    Kg = _mm(_mm(B.T, Kl), B)
-    h = _FD_STEP * max(1.0, l0)
-    for k in range(12):  # forward differences: error O(h) ≈ 1e-7 relative, ample for Newton
-        hk = h if (k // 3) % 2 == 0 else _FD_STEP
-        a1, a2, S1, S2 = _perturbed(x1, x2, R1, R2, k, hk)
-        Bp = b_matrix(a1, a2, S1, S2, R0, l0)
-        Kg[:, k] += _mtv(Bp - B, fl) / hk
-    return fg, Kg
+    return _global_force_tangent(Rr, ln, q1, q2, q, th1, th2, Om, P, fl, Kl)
 
 
 @njit(cache=True, parallel=True)

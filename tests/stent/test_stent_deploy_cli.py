@@ -135,7 +135,7 @@ def test_stent_graft_with_its_fabric_in_the_shipped_neck(tmp_path):
     assert d_apex == pytest.approx(g["landing_lumen_diameter_mm"], rel=0.1)
     # within 6 % as for the Z-ring above: with wall friction 0.2 the settled state depends on
     # the Newton path (measured 0.15 % with the forward-difference beam tangent, 4.8 % with
-    # a closed-form one, branch wip/closed-form-tangent: the same residuals, other iterates)
+    # the closed-form one: the same residuals, other iterates)
     assert g["radial_force_N"] == pytest.approx(bench_force, rel=0.06)
 
 
