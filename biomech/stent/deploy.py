@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from biomech.errors import CaseError, ConvergenceError
-from biomech.stent.placement import CentrelinePath
+from biomech.stent.placement import CentrelinePath, rotations_onto
 from biomech.structures.beams import BeamModel, BeamState
 from biomech.structures.relaxation import RelaxationOptions
 from biomech.structures.static import SolveOptions, body_rigid_mode_rows, direct_solve
@@ -473,7 +473,7 @@ def place(state: BeamState, point: np.ndarray, axis: np.ndarray) -> BeamState:
     """Move a device-frame state (axis +z from z = 0) so that z = 0 sits at ``point`` and +z
     runs along ``axis``; nodal rotations follow the rigid rotation."""
     a = np.asarray(axis, float) / np.linalg.norm(axis)
-    Q = _rotation_onto(np.array([0.0, 0.0, 1.0]), a)
+    Q = rotations_onto(np.array([[0.0, 0.0, 1.0]]), a[None])[0]
     return BeamState(state.x @ Q.T + np.asarray(point, float), Q @ state.R, state.history)
 
 
@@ -490,15 +490,6 @@ def check_crimped_span(z: np.ndarray, limits: tuple[float, float], catheter_mm: 
                     f"(braids lengthen when crimped) and would reach from {lo:+.1f} to "
                     f"{hi:+.1f} mm of the landing, beyond {limits[0]:+.1f} to {limits[1]:+.1f} "
                     f"mm (the vessel less half its clamped ends): {where}")
-
-
-def _rotation_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation taking unit vector a onto unit vector b (Rodrigues)."""
-    v, c = np.cross(a, b), float(a @ b)
-    if np.linalg.norm(v) < 1e-12:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    S = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + S + S @ S / (1.0 + c)
 
 
 def device_gaps(solver: DeploymentSolver, cfg: Configuration, radius: float = 10.0) -> np.ndarray:

@@ -183,7 +183,7 @@ class CentrelinePath:
         t /= np.linalg.norm(t, axis=1)[:, None]
         tn = t + (scale - 1.0)[:, None] * np.sum(t * et, axis=1)[:, None] * et
         tn[:, 2] *= along
-        turn = _rotations_onto(t, tn / np.linalg.norm(tn, axis=1)[:, None])
+        turn = rotations_onto(t, tn / np.linalg.norm(tn, axis=1)[:, None])
         R = np.einsum("nij,njk,nlk,nlm->nim", Q1, turn, Q, state.R)
         return BeamState(x, R, state.history.copy())
 
@@ -202,13 +202,21 @@ class CentrelinePath:
         return float(FRAME_STEP_MM / turn) if turn > 0 else float("inf")
 
 
-def _rotations_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotations (n, 3, 3) taking unit vectors a (n, 3) onto b (Rodrigues; a ≠ −b)."""
+def rotations_onto(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) taking unit vectors a (n, 3) onto b (Rodrigues); where b = −a,
+    the half turn about the unit vector nearest x (or y, for a near ±x) normal to a."""
     v, c = np.cross(a, b), np.sum(a * b, axis=1)
     S = np.zeros((len(a), 3, 3))
     S[:, 0, 1], S[:, 0, 2], S[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
     S -= np.transpose(S, (0, 2, 1))
-    return np.eye(3) + S + (S @ S) / (1.0 + c)[:, None, None]
+    flip = (np.linalg.norm(v, axis=1) < 1e-12) & (c < 0.0)
+    R = np.eye(3) + S + (S @ S) / np.where(flip, 1.0, 1.0 + c)[:, None, None]
+    if flip.any():
+        e = np.where((np.abs(a[flip, 0]) < 0.9)[:, None], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+        p = e - np.sum(e * a[flip], axis=1)[:, None] * a[flip]
+        p /= np.linalg.norm(p, axis=1)[:, None]
+        R[flip] = 2.0 * np.einsum("ni,nj->nij", p, p) - np.eye(3)
+    return R
 
 
 def _rotation_minimising(p: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -232,4 +240,4 @@ def _rotation_minimising(p: np.ndarray, t: np.ndarray) -> np.ndarray:
     return e1
 
 
-__all__ = ["CentrelinePath"]
+__all__ = ["CentrelinePath", "rotations_onto"]
