@@ -88,7 +88,7 @@ def measure(
     prof = _profile(path, sampler, step_mm, trunk_end, branch_start)
     out = {"diameter_profile": prof, "centerline": centerline}
     out.update(_max_diameter(prof))
-    out.update(_neck(prof, neck_ratio, reference_length_mm))
+    out.update(neck_extent(prof, neck_ratio, reference_length_mm))
     out.update(_volumes(masks, spacing, direction))
     out.update(_ilt(masks, spacing, origin, direction))
     out.update(_tortuosity(path, trunk_end))
@@ -332,8 +332,10 @@ def _running_median(d: np.ndarray) -> np.ndarray:
     return out
 
 
-def _neck(prof: dict, ratio: float, ref_len: float) -> dict:
-    """Proximal reference (neck) diameter and the length to the first 'ratio x' dilatation."""
+def neck_extent(prof: dict, ratio: float, ref_len: float) -> dict:
+    """Proximal reference (neck) diameter (mm): the median over the profile's first ``ref_len``
+    mm; and the neck's length (mm along ``prof["arc_mm"]``) to the first ``ratio`` × dilatation
+    of ``prof["diameter_mm"]`` (the whole profile when there is none)."""
     s, d = prof["arc_mm"], prof["diameter_mm"]
     ok = np.isfinite(d)
     s0 = s[ok][0]

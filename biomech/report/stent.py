@@ -69,6 +69,7 @@ _COLUMNS = (  # comparison table: (header with unit, device key)
     ("Max gap (mm)", "max_gap_mm"),
     ("Radial force (N)", "radial_force_N"),
     ("Peak strain (%)", "peak_strain_pct"),
+    ("Crimped strain (%)", "crimp_strain_pct"),
     ("Alternating strain (%)", "alternating_strain_pct"),
     ("Migration margin", "migration_margin"),
     ("Fore\u00adshortening (%)", "foreshortening_pct"),
@@ -91,7 +92,9 @@ _COMPARE_CSS = Html(  # a wide table: smaller type, room for the reasons
     " table.compare td:last-child { min-width:11em; }</style>"
 )
 _NOT_IN_TABLE = {"name", "description", "error", "reasons", "rank_reason", "files"}
-_FILE_LABELS = {"pvd": "Deployment steps (ParaView .pvd)", "wall": "Deformed vessel wall"}
+_FILE_LABELS = {"pvd": "Deployment steps (ParaView .pvd)",
+                "wall_pvd": "Vessel wall at each step (ParaView .pvd)",
+                "wall": "Deformed vessel wall at systole"}
 _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*:|//|\\\\)", re.IGNORECASE)
 
 

@@ -86,12 +86,12 @@ def _bench(args) -> int:
     from biomech.stent.bench import outer_diameter, radial_force_test
 
     to = parse_quantity(args.to, "length", key="--to")
+    if args.steps < 1:
+        raise CaseError(f"--steps {args.steps}: must be at least 1")
     device = get_device(load_catalogue(args.catalogue), args.device)
     net = device.build()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.steps < 1:
-        raise CaseError("--steps must be >= 1")
     t0 = time.perf_counter()
     curve = radial_force_test(net, to, steps=args.steps)
     wall = time.perf_counter() - t0

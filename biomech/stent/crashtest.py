@@ -43,10 +43,12 @@ class CrashTest:
     states: list[np.ndarray] = field(default_factory=list)
     beams: np.ndarray | None = None
     membranes: np.ndarray | None = None  # fabric triangles (node ids), stent-grafts only
-    gaps: np.ndarray | None = None
-    strain: np.ndarray | None = None
-    wall_points: np.ndarray | None = None
-    wall_fields: dict | None = None
+    gaps: np.ndarray | None = None  # (n,) mm, at diastole (the settled device)
+    wall_points: np.ndarray | None = None  # (m, 3) mm, at systole with the device
+    wall_fields: dict | None = None  # at systole with the device
+    frame_strains: list[np.ndarray] = field(default_factory=list)  # peak strain per beam
+    frame_gaps: list[np.ndarray | None] = field(default_factory=list)  # mm, last two frames
+    frame_walls: list[np.ndarray] = field(default_factory=list)  # wall displacement (3m,) mm
 
 
 def _node_lengths(x: np.ndarray, beams: np.ndarray) -> np.ndarray:
@@ -82,9 +84,12 @@ def check_fit(vessel, device, s0: float, catheter_mm: float, *, curved_ok: bool 
     length = device.length_mm
     room = vessel.length_mm - vessel.end_margin_mm - s0
     if length > room:
+        fix = "a shorter device" + (" or land it more proximally (--landing, at least "
+                                    f"{vessel.end_margin_mm:.0f} mm)"
+                                    if s0 > vessel.end_margin_mm + 0.5 else "")
         raise CaseError(f"{device.name}: {length:.1f} mm long but only {max(room, 0):.1f} mm of "
-                        f"vessel lie beyond the landing point ({s0:.1f} mm from the inlet): choose "
-                        "a shorter device or land it more proximally")
+                        f"vessel lie beyond the landing point ({s0:.1f} mm from the inlet) before "
+                        f"the outlet's {vessel.end_margin_mm:.0f} mm clamped zone: choose {fix}")
     point, axis, bend = vessel.axis_over(s0, length)
     lumen_min = float(vessel.lumen_diameter_between(s0, s0 + length).min())
     if not curved_ok and catheter_touches(bend, catheter_mm, lumen_min):
@@ -237,13 +242,14 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
     sys_cfg, info = _to_systole(solver, dia, case.systolic_mmHg / case.imaging_mmHg,
                                 steps=SYSTOLE_STEPS_CURVED if out["curved_delivery"] else 1)
     strain_sys = solver.beam.peak_strains(sys_cfg.beam)
-    wall_fields = _wall_after(vessel, sys_cfg.wall_u)
+    wall_fields = wall_fields_at(vessel, sys_cfg.wall_u)
     crimped = _crimped_length(out["crimp"], solver.beam.beams, device.length_mm)
     figures.update(
         _sizing(vessel, device, s0, lumen_d),
         radial_force_N=float(force_dia),
         **_pressures(solver, dia, lam_dia, lumen_d),
         peak_strain_pct=100.0 * float(max(strain_dia.max(), strain_sys.max())),
+        crimp_strain_pct=100.0 * float(max(out["crimp"].max_strain, default=0.0)),
         alternating_strain_pct=100.0 * 0.5 * float(np.abs(strain_sys - strain_dia).max()),
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
@@ -265,14 +271,16 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
         contact_error_mm=float(max(out["history"][-1]["contact_error_mm"],
                                    seal_info["contact_error_mm"], info["contact_error_mm"])),
         wall_s=time.perf_counter() - t0)
-    states = [h["state"].beam.x.copy() for h in out["history"] if "state" in h]
-    states += [out["configuration"].beam.x.copy()]  # settled (then sealed) at diastole
-    states += [dia.beam.x.copy()] if sealed.get("fabric_pressurised") else []
-    states += [sys_cfg.beam.x.copy()]
-    return CrashTest(device.name, figures, states, np.asarray(solver.beam.beams),
-                     np.asarray(solver.beam.membranes), gaps,
-                     np.maximum(strain_dia, strain_sys),
-                     vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields)
+    frames = [out["crimped"]] + [h["state"] for h in out["history"] if "state" in h]
+    frames += [out["configuration"]]  # settled (then sealed) at diastole
+    frames += [dia] if sealed.get("fabric_pressurised") else []
+    frames += [sys_cfg]
+    return CrashTest(device.name, figures, [c.beam.x.copy() for c in frames],
+                     np.asarray(solver.beam.beams), np.asarray(solver.beam.membranes), gaps,
+                     vessel.reference + sys_cfg.wall_u.reshape(-1, 3), wall_fields,
+                     frame_strains=[solver.beam.peak_strains(c.beam) for c in frames],
+                     frame_gaps=[None] * (len(frames) - 2) + [gaps, _gaps(solver, sys_cfg)],
+                     frame_walls=[np.asarray(c.wall_u, float).copy() for c in frames])
 
 
 def _sealed(solver, cfg, path: CentrelinePath, sac_share: float = 0.0):
@@ -367,7 +375,11 @@ def _max_finite(gaps: np.ndarray) -> float:
 def _sizing(vessel, device, s0: float, lumen_d: float) -> dict[str, float]:
     outer = vessel.outer_diameter_mm[(vessel.s_mm >= s0) & (vessel.s_mm <= s0 + LANDING_SEAL_MM)]
     outer_d = float(np.nanmean(outer)) if np.isfinite(outer).any() else float("nan")
-    return {"nominal_diameter_mm": device.nominal_diameter_mm, "length_mm": device.length_mm,
+    neck_end = vessel.neck_end_mm
+    beyond = {} if neck_end is None or s0 >= neck_end else \
+        {"neck_end_mm": neck_end, "beyond_neck_mm": s0 + device.length_mm - neck_end}
+    return {**beyond, "nominal_diameter_mm": device.nominal_diameter_mm,
+            "length_mm": device.length_mm,
             "landing_lumen_diameter_mm": lumen_d, "landing_outer_diameter_mm": outer_d,
             "oversizing_pct": 100.0 * (device.nominal_diameter_mm / lumen_d - 1.0),
             "oversizing_outer_pct": 100.0 * (device.nominal_diameter_mm / outer_d - 1.0)}
@@ -404,8 +416,9 @@ def _migration(vessel, s0: float, friction: float, lam: np.ndarray) -> dict[str,
             "migration_margin": cap / drag}
 
 
-def _wall_after(vessel, wall_u: np.ndarray) -> dict:
-    """Wall stress fields (aaa.twin.wall_fields) of the systolic state with the device."""
+def wall_fields_at(vessel, wall_u: np.ndarray) -> dict:
+    """Wall stress fields (aaa.twin.wall_fields; MPa) of the wall displaced by ``wall_u``
+    (3m,) mm from the zero-pressure reference."""
     from biomech.aaa.run import _cut_ends, _distance_to_faces
     from biomech.aaa.twin import wall_fields
     from biomech.results import Result, _with_invariants

@@ -685,7 +685,8 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     open the catheter to ``release_diameter_mm`` (short of the wall, or beyond the lumen to
     press the device on), withdraw it with the pusher holding the device's rigid modes, then
     let go of the device and settle. Returns the solver, the final
-    configuration, the catheter path and the states (when ``keep_states``). ``wall_u0``: the
+    configuration, the catheter path and the states (when ``keep_states``), the crimp curve
+    and the crimped device in place (``crimped``, before its release). ``wall_u0``: the
     wall's displacement before deployment (its equilibrium under the blood pressure).
 
     ``fabric``: a stent-graft is deployed with its graft fabric — crimped and released onto
@@ -741,6 +742,7 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
                               soft_stiffness=spring)
     u0 = np.zeros(wall.n_dof) if wall_u0 is None else np.asarray(wall_u0, float).copy()
     box = {"cfg": Configuration(state, u0)}
+    crimped = box["cfg"].copy()  # in the catheter, placed (or wrapped) at the landing
     history: list[dict] = []
 
     def set_radius(d: float) -> None:
@@ -802,4 +804,4 @@ def deploy(network, wall: Wall, *, point: np.ndarray, axis: np.ndarray,
     history.append({"catheter_diameter_mm": None, **info,
                     "wall_force_N": float(lumen.contact_forces().sum())})
     return {"solver": solver, "configuration": box["cfg"], "history": history,
-            "crimp": crimp, "released": released, "curved_delivery": curved}
+            "crimp": crimp, "crimped": crimped, "released": released, "curved_delivery": curved}

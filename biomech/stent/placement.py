@@ -82,13 +82,6 @@ class CentrelinePath:
             + Q[:, :, 1] * state.x[:, 1:2]
         return BeamState(x, np.einsum("nij,njk->nik", Q, state.R), state.history.copy())
 
-    def arc_of(self, x: np.ndarray) -> np.ndarray:
-        """Arc length σ (mm, smoothed centreline) of the nearest centreline sample to each
-        point of ``x`` (n, 3): a coordinate along a curved vessel."""
-        from scipy.spatial import cKDTree
-
-        return self.sigma[cKDTree(self.points).query(np.asarray(x, float))[1]]
-
     def catheter(self, tip_sigma: float, radius: float, offset: np.ndarray,
                  slope: float = FUNNEL_SLOPE):
         """A rigid frictionless catheter along the smoothed centreline, its tip at arc
@@ -104,7 +97,7 @@ class CentrelinePath:
         tree = cKDTree(self.points)
 
         def tool(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            arc = self.project(x, tree)
+            arc = self.arc_of(x, tree)
             c, t = self._at(arc, self.points), self._at(arc, self.tangents)
             t /= np.linalg.norm(t, axis=1)[:, None]
             r = x - c
@@ -116,11 +109,13 @@ class CentrelinePath:
             return g, r / rho[:, None] - flare[:, None] * t
         return tool
 
-    def project(self, x: np.ndarray, tree=None) -> np.ndarray:
-        """Arc length σ (mm) of the points ``x`` (n, 3): their nearest sample's, corrected
-        along its tangent (``tree``: a cKDTree of the samples, when at hand)."""
+    def arc_of(self, x: np.ndarray, tree=None) -> np.ndarray:
+        """Arc length σ (mm, smoothed centreline) of the points ``x`` (n, 3): their nearest
+        sample's, corrected along its tangent (so beyond the path's ends it runs on); a
+        coordinate along a curved vessel. ``tree``: a cKDTree of the samples, when at hand."""
         from scipy.spatial import cKDTree
 
+        x = np.asarray(x, float)
         i = (tree or cKDTree(self.points)).query(x)[1]
         return self.sigma[i] + np.sum((x - self.points[i]) * self.tangents[i], axis=1)
 
@@ -128,7 +123,7 @@ class CentrelinePath:
         """Radius of the lumen (mm) along the path: the median distance from the path of
         the ``lumen_points`` (the lumen surface's nodes) within ``step`` (mm) of each arc;
         a function of σ (mm)."""
-        arc = self.project(lumen_points)
+        arc = self.arc_of(lumen_points)
         r = np.linalg.norm(lumen_points - self._at(np.clip(arc, 0.0, self.sigma[-1]),
                                                    self.points), axis=1)
         grid = np.arange(0.0, self.sigma[-1] + step, step)
@@ -151,7 +146,7 @@ class CentrelinePath:
         its release from a braid morphed along the centreline). Unchanged unless the crimped
         braid is longer than as made."""
         L0, D0 = made_mm
-        sig = self.project(state.x)
+        sig = self.arc_of(state.x)
         p, Q = self.frames(sig)
         loc = np.einsum("nji,nj->ni", Q, state.x - p)
         rho = np.hypot(loc[:, 0], loc[:, 1])

@@ -19,7 +19,8 @@ CRITERIA = [
      "source": "friction capacity vs the displacement force of pressure on a covered "
      "device's proximal section; no hooks or barbs modelled; an uncovered stent has no "
      "pressure difference across it (margin reported, not judged)"},
-    {"name": "peak strut strain (nitinol)", "threshold": "≤ 6 %", "source":
+    {"name": "peak strut strain, deployed and crimped in the catheter (nitinol)",
+     "threshold": "≤ 6 %", "source":
      "assumption: recoverable superelastic strain of nitinol (Pelton et al. 2008, ~6–8 %)"},
     {"name": "alternating strut strain, diastole ↔ systole (nitinol)", "threshold": "≤ 0.4 %",
      "source": "Pelton et al. 2008 (J Mech Behav Biomed Mater 1:153): 10⁷-cycle fatigue "
@@ -50,6 +51,10 @@ def assess(fig: Mapping[str, Any], material: str) -> tuple[bool, list[str], list
     if fig["apposition_pct"] < 90.0:
         caution.append(f"apposition {fig['apposition_pct']:.0f} % < 90 % "
                        f"(max gap {fig['max_gap_mm']:.1f} mm)")
+    if not fig.get("covered", True) and fig.get("beyond_neck_mm", 0.0) > 0.0:
+        caution.append(f"extends {fig['beyond_neck_mm']:.1f} mm beyond the neck (the aneurysm "
+                       f"begins {fig['neck_end_mm']:.0f} mm from the inlet): its struts there "
+                       "stand in the sac, unsupported")
     if fig.get("covered", True) and fig["migration_margin"] < 1.0:
         no.append(f"migration margin {fig['migration_margin']:.2f} < 1: friction "
                   f"{fig['friction_capacity_N']:.1f} N < displacement force "
@@ -57,6 +62,10 @@ def assess(fig: Mapping[str, Any], material: str) -> tuple[bool, list[str], list
     if material == "nitinol":
         if fig["peak_strain_pct"] > 6.0:
             no.append(f"peak strut strain {fig['peak_strain_pct']:.1f} % > 6 %")
+        if fig.get("crimp_strain_pct", 0.0) > 6.0:
+            no.append(f"strut strain crimped in the catheter {fig['crimp_strain_pct']:.1f} % "
+                      "> 6 %: choose a larger catheter (--catheter) or a device with "
+                      "shorter, narrower struts")
         if fig["alternating_strain_pct"] > 0.4:
             no.append(f"alternating strain {fig['alternating_strain_pct']:.2f} % > 0.4 % "
                       "(fatigue)")
@@ -87,10 +96,17 @@ def rank(devices: Sequence[dict[str, Any]]) -> tuple[list[str], str]:
         if best["cautions"]:
             rec += " (cautions: " + "; ".join(best["cautions"]) + ")"
     else:
-        why = "; ".join(f"{d['name']}: {d['reasons'][0] if d.get('reasons') else d.get('error')}"
-                        for d in devices)
+        why = "; ".join(f"{d['name']}: {_first_reason(d)}" for d in devices)
         rec = f"No candidate is acceptable — {why}"
     return [d["name"] for d in order], rec
+
+
+def _first_reason(d: Mapping[str, Any]) -> str:
+    """A device's first rejection, or its error without the device's name it may start with."""
+    if d.get("reasons"):
+        return d["reasons"][0]
+    error = str(d.get("error"))
+    return error.removeprefix(f"{d['name']}: ")
 
 
 def _reason(d: Mapping[str, Any], k: int, order: Sequence[Mapping[str, Any]]) -> str:

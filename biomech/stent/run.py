@@ -3,8 +3,10 @@ and write ``summary.json``, ``report.html``, per-device VTU/PVD series and rende
 
 Output folder layout: ``summary.json`` (written last, atomically), ``report.html``,
 ``<device>/deployment.pvd`` + ``<device>/device_NNN.vtu`` (crimped, each release step,
-settled at diastole, systole), ``<device>/wall.vtu`` (the wall at systole with the device:
-stress), ``<device>.png`` (the settled device coloured by its gap to the lumen).
+settled at diastole, systole: each state's strut strain, the last two's gaps),
+``<device>/wall.pvd`` + ``<device>/wall_NNN.vtu`` (the wall at the same steps: stress),
+``<device>/wall.vtu`` (the wall at systole with the device), ``<device>.png`` (the settled
+device coloured by its gap to the lumen).
 """
 
 from __future__ import annotations
@@ -176,35 +178,55 @@ def _summary(case, catalogue, landing, s0, friction, catheter, sac_share, vessel
 
 
 def _write_series(out: Path, name: str, ct, vessel) -> dict[str, str]:
-    """<name>/device_NNN.vtu + deployment.pvd and <name>/wall.vtu (atomic each)."""
-    import meshio
-
+    """<name>/device_NNN.vtu + deployment.pvd (each state's own strut strain; the gaps at
+    diastole and systole), <name>/wall_NNN.vtu + wall.pvd (the wall in step, its stress) and
+    <name>/wall.vtu (at systole with the device); atomic each."""
     from biomech.results import _atomic_meshio, _atomic_text, _pvd
+    from biomech.stent.crashtest import wall_fields_at
 
     d = out / _safe(name)
     d.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for k, x in enumerate(ct.states):
-        point_data = {"gap_mm": np.nan_to_num(ct.gaps, posinf=-1.0)} \
-            if k >= len(ct.states) - 2 else {}
-        cells, strain = [("line", ct.beams)], [100.0 * ct.strain]
-        if ct.membranes is not None and len(ct.membranes):  # a stent-graft's fabric
-            cells.append(("triangle", ct.membranes))
-            strain.append(np.zeros(len(ct.membranes)))
-        mesh = meshio.Mesh(x, cells, point_data=point_data,
-                           cell_data={"peak_strain_pct": strain})
-        _atomic_meshio(mesh, d / f"device_{k:03d}.vtu")
-        entries.append((float(k), f"device_{k:03d}.vtu"))
-    _atomic_text(d / "deployment.pvd", _pvd(entries))
+    devices, walls = [], []
+    for k, (x, strain, gaps) in enumerate(zip(ct.states, ct.frame_strains, ct.frame_gaps)):
+        _atomic_meshio(_device_mesh(ct, x, strain, gaps), d / f"device_{k:03d}.vtu")
+        devices.append((float(k), f"device_{k:03d}.vtu"))
+    last = len(ct.frame_walls) - 1
+    for k, u in enumerate(ct.frame_walls):
+        fields = ct.wall_fields if k == last else wall_fields_at(vessel, u)
+        wall = _wall_mesh(vessel, vessel.reference + u.reshape(-1, 3), fields)
+        _atomic_meshio(wall, d / f"wall_{k:03d}.vtu")
+        walls.append((float(k), f"wall_{k:03d}.vtu"))
+        if k == last:
+            _atomic_meshio(wall, d / "wall.vtu")
+    _atomic_text(d / "deployment.pvd", _pvd(devices))
+    _atomic_text(d / "wall.pvd", _pvd(walls))
+    return {"pvd": f"{_safe(name)}/deployment.pvd", "wall_pvd": f"{_safe(name)}/wall.pvd",
+            "wall": f"{_safe(name)}/wall.vtu"}
+
+
+def _device_mesh(ct, x: np.ndarray, strain: np.ndarray, gaps: np.ndarray | None):
+    """One state of the device (meshio): beams and fabric triangles, cell data
+    ``peak_strain_pct`` (the fabric's 0), point data ``gap_mm`` where measured (−1: none)."""
+    import meshio
+
+    point_data = {} if gaps is None else {"gap_mm": np.nan_to_num(gaps, posinf=-1.0)}
+    cells, pct = [("line", ct.beams)], [100.0 * strain]
+    if ct.membranes is not None and len(ct.membranes):  # a stent-graft's fabric
+        cells.append(("triangle", ct.membranes))
+        pct.append(np.zeros(len(ct.membranes)))
+    return meshio.Mesh(x, cells, point_data=point_data, cell_data={"peak_strain_pct": pct})
+
+
+def _wall_mesh(vessel, points: np.ndarray, fields: dict):
+    """The wall at ``points`` (mm; displacement from the zero-pressure reference) with cell
+    data ``stress_p1_MPa`` and ``von_mises_MPa`` (meshio)."""
     wall = vessel.nominal.twin.result.to_meshio(
-        displacement=ct.wall_points - vessel.model.mesh.points,
+        displacement=points - vessel.model.mesh.points,
         fields=[{} for _ in vessel.model.mesh.blocks])
-    f = ct.wall_fields
     cuts = np.cumsum([len(b.conn) for b in vessel.model.mesh.blocks])[:-1]
-    wall.cell_data = {"stress_p1_MPa": list(np.split(f["stress_p1_MPa"], cuts)),
-                      "von_mises_MPa": list(np.split(f["von_mises_MPa"], cuts))}
-    _atomic_meshio(wall, d / "wall.vtu")
-    return {"pvd": f"{_safe(name)}/deployment.pvd", "wall": f"{_safe(name)}/wall.vtu"}
+    wall.cell_data = {key: list(np.split(fields[key], cuts))
+                      for key in ("stress_p1_MPa", "von_mises_MPa")}
+    return wall
 
 
 def _device_surface(ct):

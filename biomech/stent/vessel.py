@@ -20,6 +20,7 @@ from biomech.errors import CaseError
 # artificially stiff wall, and contact at the cut's open edge stalls Newton.
 END_MARGIN_MM = 10.0   # largest clamped boundary zone at either cut end (an aorta's)
 NECK_OFFSET_MM = END_MARGIN_MM  # "neck" lands the proximal end at the zone's edge
+ANEURYSM_RATIO = 1.2  # the neck ends at the first 20 % dilatation ([mesh]'s measure default)
 
 
 def boundary_zone_mm(diameter_mm: float, thickness_mm: float, size_mm: float) -> float:
@@ -72,13 +73,30 @@ class Vessel:
             sel = np.abs(self.s_mm - 0.5 * (s0 + s1)) == np.abs(self.s_mm - 0.5 * (s0 + s1)).min()
         return self.lumen_diameter_mm[sel]
 
+    @property
+    def neck_end_mm(self) -> float | None:
+        """Arc length (mm from the inlet) where the aneurysm begins: the outer diameter first
+        exceeds ``ANEURYSM_RATIO`` × the neck's (its median over the first 10 mm), as [mesh]'s
+        measure; None where the vessel has no such dilatation."""
+        from biomech.mesh.measure import neck_extent
+
+        neck = neck_extent({"arc_mm": self.s_mm, "diameter_mm": self.outer_diameter_mm},
+                           ANEURYSM_RATIO, 10.0)
+        return float(neck["neck_length_mm"]) if neck["aneurysm_found"] else None
+
     def landing_start(self, landing: str | float) -> float:
         """Arc length (mm from the inlet) of the device's proximal end for ``landing``:
         "neck" (the boundary zone's edge below the inlet) or a distance such as "12 mm"."""
         s0 = parse_landing(landing, zone_mm=self.end_margin_mm)
-        if s0 >= self.length_mm - self.end_margin_mm:
-            raise CaseError(f"--landing {landing!r}: the landing zone lies beyond the vessel "
-                            f"(centreline {self.length_mm:.1f} mm from the inlet)")
+        last = self.length_mm - self.end_margin_mm
+        if s0 >= last:
+            where = "beyond the vessel" if s0 >= self.length_mm else \
+                "in the outlet's clamped boundary zone"
+            raise CaseError(f"--landing {landing!r}: the landing point lies {where}; the "
+                            f"centreline runs {self.length_mm:.1f} mm from the inlet and its first "
+                            f"and last {self.end_margin_mm:.0f} mm are clamped: land between "
+                            f"{self.end_margin_mm:.0f} and {last:.1f} mm (\"neck\" = "
+                            f"{self.end_margin_mm:.0f} mm)")
         return float(s0)
 
     def point_at(self, s: float) -> np.ndarray:

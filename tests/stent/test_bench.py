@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from biomech.errors import CaseError
-from biomech.stent import stent_graft, z_ring
+from biomech.stent import diamond, stent_graft, z_ring
 from biomech.stent.bench import (
     QUASI_STATIC_ATOL,
     QUASI_STATIC_RTOL,
@@ -40,6 +40,21 @@ def test_z_ring_radial_force_matches_the_guided_beam_formula():
     assert curve.force_N[-1] == pytest.approx(ref / np.cos(theta), rel=0.01)
     N = 2 * crowns  # strut bending strain ε = 3 w δ / L² (same reference)
     th1 = np.arcsin(np.pi * (D - dD) / (N * L))
+    delta = 2 * L * np.sin(0.5 * (theta - th1))
+    assert curve.max_strain[-1] == pytest.approx(3 * w * delta / L**2, rel=0.02)
+
+
+def test_diamond_row_is_two_mirrored_guided_beam_rings():
+    """One row of closed diamond cells is two Z-rings mirrored about their shared apexes,
+    which by that symmetry do not turn: each ring is a guided-beam ring, so the row bears
+    twice the formula's force (hoop-projected), within 1 %, and its strut strain within 2 %."""
+    D, cells, cell_length, w, t, dD = 28.0, 48, 10.0, 0.2, 0.3, 0.1
+    net = diamond(D, cells, cell_length, w, t, rings=2, elements_per_strut=6, material=STEEL)
+    curve = radial_force_test(net, D + t - dD, steps=1, release=False)
+    L = np.hypot(0.5 * cell_length, 0.5 * D * np.pi / cells)  # apex to apex on the cylinder
+    ref, theta = _guided_beam_force(D, dD, cells, L, w, t)
+    assert curve.force_N[-1] == pytest.approx(2 * ref / np.cos(theta), rel=0.01)
+    th1 = np.arcsin(np.pi * (D - dD) / (2 * cells * L))
     delta = 2 * L * np.sin(0.5 * (theta - th1))
     assert curve.max_strain[-1] == pytest.approx(3 * w * delta / L**2, rel=0.02)
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from biomech.errors import CaseError
-from biomech.stent.crashtest import auto_catheter, check_fit, crimped_fit, seal_length
+from biomech.stent.crashtest import (auto_catheter, check_fit, crash_test, crimped_fit,
+                                     seal_length)
 from biomech.stent.deploy import check_crimped_span
 from biomech.stent.ranking import assess, rank
 from biomech.stent.vessel import (
@@ -72,16 +73,31 @@ def test_landing_options_and_their_errors():
         parse_landing("4 mm")
     with pytest.raises(ValueError, match="unit is missing"):
         parse_landing("12")
-    with pytest.raises(CaseError, match="beyond the vessel"):
+    with pytest.raises(CaseError, match="outlet's clamped boundary zone.*land between 10 and "
+                                        "90.0 mm"):
         v.landing_start("95 mm")
+    with pytest.raises(CaseError, match="beyond the vessel"):
+        v.landing_start("12 cm")
+
+
+def test_neck_ends_where_the_outer_diameter_first_exceeds_1_2_times_the_neck():
+    """Outer 22 mm to 30 mm from the inlet, then 1 mm wider per mm: 1.2 × 22 = 26.4 mm is
+    reached 4.4 mm into the bulge; a straight vessel has no neck end."""
+    v = straight_vessel(length=100.0)
+    assert v.neck_end_mm is None
+    v.outer_diameter_mm = 22.0 + np.clip(v.s_mm - 30.0, 0.0, 20.0)
+    assert v.neck_end_mm == pytest.approx(34.4)
 
 
 def test_fit_checks_length_and_a_straight_axis():
     v = straight_vessel(length=100.0)
     point, axis = check_fit(v, FakeDevice(40.0), 10.0, 10.0)
     assert np.allclose(point, [0, 0, 10.0]) and np.allclose(axis, [0, 0, 1.0])
-    with pytest.raises(CaseError, match="only 55.0 mm of vessel lie beyond"):
+    with pytest.raises(CaseError, match="only 55.0 mm of vessel lie beyond.*land it more "
+                                        "proximally"):
         check_fit(v, FakeDevice(70.0, "LONG"), 35.0, 10.0)
+    with pytest.raises(CaseError, match="choose a shorter device$"):  # already most proximal
+        check_fit(v, FakeDevice(90.0, "LONG"), 10.0, 10.0)
 
 
 def test_fit_refuses_a_catheter_that_would_touch_a_bent_lumen():
@@ -171,6 +187,11 @@ FIG = {"oversizing_pct": 15.0, "seal_length_mm": 16.0, "apposition_pct": 98.0,
     ({"migration_margin": 0.5}, False, "migration margin 0.50 < 1"),
     ({"migration_margin": 0.5, "covered": False}, True, None),
     ({"peak_strain_pct": 7.0}, False, "peak strut strain"),
+    ({"covered": False, "beyond_neck_mm": 4.0, "neck_end_mm": 30.0}, True,
+     "extends 4.0 mm beyond the neck"),
+    ({"beyond_neck_mm": 4.0, "neck_end_mm": 30.0}, True, None),  # a graft spans the sac
+    ({"crimp_strain_pct": 6.5}, False, "crimped in the catheter 6.5 % > 6 %"),
+    ({"crimp_strain_pct": 5.9}, True, None),
     ({"alternating_strain_pct": 0.5}, False, "fatigue"),
     ({"released": False}, True, "device still held"),
     ({"fabric_note": "the deployment with the graft fabric did not converge"}, True,
@@ -208,6 +229,18 @@ def test_ranking_says_when_no_candidate_is_acceptable():
     order, rec = rank(devices)
     assert order == ["over"]
     assert rec.startswith("No candidate is acceptable") and "too long" in rec
+
+
+def test_a_device_not_larger_than_the_lumen_is_refused_before_it_is_deployed():
+    """Nominal 18 mm in a 19 mm lumen: refused with the reason, and the recommendation
+    names the device once."""
+    small = type("Dev", (), {"name": "Z18", "nominal_diameter_mm": 18.0, "length_mm": 20.0,
+                             "build": lambda self: None})()
+    with pytest.raises(CaseError, match="Z18: nominal diameter 18 mm is not larger than the "
+                                        "19.0 mm lumen.*no apposition") as err:
+        crash_test(straight_vessel(), small, s0=10.0, catheter_mm=None, friction=0.1)
+    _, rec = rank([{"name": "Z18", "status": "rejected", "error": str(err.value)}])
+    assert rec.startswith("No candidate is acceptable — Z18: nominal diameter 18 mm")
 
 
 class FakeGraft:

@@ -90,6 +90,34 @@ def test_deploy_in_the_shipped_neck(tmp_path):
     assert z22["radial_force_N"] == pytest.approx(bench_force, rel=0.06)
     assert (out / "report.html").read_text().count("Z22") > 3
     assert (out / "Z22" / "wall.vtu").is_file() and (out / "Z22" / "deployment.pvd").is_file()
+    check_series(out / "Z22", z22)
+    # crimped into its catheter: the guided-beam strut strain ε = 3 w δ / L² (../shared/
+    # reference), strut centres at the catheter's diameter less a strut thickness
+    N, L, w, t = 16, 16.0, 0.45, 0.45
+    th0, th1 = (np.arcsin(np.pi * d / (N * L)) for d in (22.0, z22["catheter_diameter_mm"] - t))
+    eps = 3 * w * 2 * L * np.sin(0.5 * (th0 - th1)) / L**2
+    assert z22["crimp_strain_pct"] == pytest.approx(100 * eps, rel=0.05)
+
+
+def check_series(folder: Path, entry: dict) -> None:
+    """The deployment and wall series step together; each device frame carries its own
+    strain (the first, crimped, its crimp strain; the settled its deployed peak) and the
+    last two (diastole, systole) their gaps, the diastole's max over the struts the
+    summary's max gap."""
+    frames = sorted(folder.glob("device_*.vtu"))
+    assert len(frames) == len(sorted(folder.glob("wall_*.vtu"))) >= 3
+    assert (folder / "wall.pvd").read_text().count("<DataSet") == len(frames)
+    strain = [meshio.read(f).cell_data["peak_strain_pct"][0].max() for f in frames]
+    assert strain[0] == pytest.approx(entry["crimp_strain_pct"], rel=0.02)
+    assert max(strain[-2:]) == pytest.approx(entry["peak_strain_pct"], rel=1e-6)
+    assert strain[0] > 2 * strain[-1]  # crimped ≫ deployed: not one field repeated
+    dia, sys = (meshio.read(f) for f in frames[-2:])
+    assert "gap_mm" not in meshio.read(frames[0]).point_data
+    struts = np.unique(dia.cells_dict["line"])
+    assert dia.point_data["gap_mm"][struts].max() == pytest.approx(entry["max_gap_mm"], abs=1e-9)
+    gap_sys = sys.point_data["gap_mm"][struts]
+    assert gap_sys.min() >= -2e-3  # penetration within the contact tolerance
+    assert not np.allclose(gap_sys, dia.point_data["gap_mm"][struts], atol=1e-6)  # its own
 
 
 GRAFT = """
