@@ -102,7 +102,7 @@ def run_deploy(case, catalogue: str | Path, out_dir: str | Path, *, landing: str
     chosen = [get_device(cat, n) for n in devices] if devices else list(cat)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    vessel = prepare_vessel(case, say=say)
+    vessel = prepare_vessel(case, say=say, landing=landing)
     s0 = vessel.landing_start(landing)
     catheter = catheter_mm  # None: per device (crashtest.auto_catheter)
     t_vessel = time.perf_counter() - t0

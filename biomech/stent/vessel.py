@@ -175,14 +175,22 @@ def _lumen_diameters(points: np.ndarray, lumen: np.ndarray, centre: np.ndarray) 
     return np.interp(k, k[have], d[have])
 
 
-def prepare_vessel(case, *, say: Callable[[str], None] | None = None) -> Vessel:
+def prepare_vessel(case, *, say: Callable[[str], None] | None = None,
+                   landing: str | None = None) -> Vessel:
     """Read, measure, mesh and solve the twin of ``case`` (an [aaa] AAACase) and set up the
-    wall problem for deployment at the imaging pressure."""
+    wall problem for deployment at the imaging pressure; a ``landing`` beyond the measured
+    centreline is refused before the twin is solved."""
     from biomech.aaa.run import MMHG_TO_MPA, prepare_nominal, solve_nominal
     from biomech.aaa.twin import build_aaa_model
     from biomech.aaa.zero_pressure import with_reference
 
     nom = prepare_nominal(case, say=say)
+    arc = (nom.meas.get("diameter_profile") or {}).get("arc_mm")
+    if landing is not None and arc is not None and len(arc) > 1:
+        s0, length = parse_landing(landing, zone_mm=0.0), float(np.ptp(arc))
+        if s0 >= length:
+            raise CaseError(f"--landing {landing!r}: the landing point lies beyond the vessel "
+                            f"(its centreline runs {length:.1f} mm from the inlet)")
     solve_nominal(nom, case, say=say, aortic=False)
     zp = nom.twin.zero_pressure
     model = with_reference(build_aaa_model(nom.mesh, case.imaging_mmHg * MMHG_TO_MPA,

@@ -26,6 +26,7 @@ def test_bench_writes_curve_plot_and_summary(tmp_path):
     (["--device", "Z29", "--to", "24 mm"], "Z28"),          # unknown device: suggests the close name
     (["--device", "Z28", "--to", "24"], "unit"),            # bare number
     (["--device", "Z28", "--to", "30 mm"], "outer diameter"),
+    (["--device", "Z28", "--to", "24 mm", "--steps", "0"], "--steps 0: must be at least 1"),
 ])
 def test_bench_bad_input_exits_2(tmp_path, capsys, args, message):
     rc = main(["stent", "bench", str(CATALOGUE), *args, "--out", str(tmp_path), "--quiet"])
@@ -59,3 +60,15 @@ def test_sac_pressure_refuses_what_is_ambiguous_or_out_of_range(text, message):
 
     with pytest.raises((CaseError, UnitError), match=message):
         parse_sac_pressure(text, 140.0)
+
+
+def test_deploy_refuses_a_landing_beyond_the_vessel_before_solving_its_twin(tmp_path, capsys):
+    """The shipped patient's centreline runs ~101 mm: "500 mm" is refused from the measured
+    centreline (before the twin is solved), and nothing is written."""
+    patient = CATALOGUE.parents[2] / "meshes" / "aaa_small_42mm.nii.gz"
+    out = tmp_path / "out"
+    rc = main(["stent", "deploy", str(patient), "--catalogue", str(CATALOGUE), "--device",
+               "SG28", "--landing", "500 mm", "--out", str(out), "--quiet"])
+    assert rc == 2
+    assert "lies beyond the vessel (its centreline runs" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
