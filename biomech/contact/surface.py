@@ -148,10 +148,13 @@ def _hash(i, j, k, mask):
 
 
 @njit(cache=True)
-def _grid(xm, tris, radius):
+def _grid(xm, tris, radius, scale=1.0, limit=64):
     """Hashed uniform grid of the triangles' bounding boxes grown by ``radius``: a point lies in
     the grown box of every triangle within ``radius`` of it, so one cell lookup finds them.
-    Returns the cell size, bucket starts, triangle ids and their own boxes in bucket order."""
+    Cells ``scale`` × a grown box's mean extent, coarsened while the boxes would fill more
+    than ``limit`` cells each on average (finer cells: fewer triangles to test per lookup,
+    more to build). Returns the cell size, bucket starts, triangle ids and their own boxes in
+    bucket order."""
     nt = len(tris)
     box = np.empty((nt, 6))
     h = 0.0
@@ -160,7 +163,7 @@ def _grid(xm, tris, radius):
             a, b, c = xm[tris[t, 0], d], xm[tris[t, 1], d], xm[tris[t, 2], d]
             box[t, d], box[t, 3 + d] = min(a, b, c), max(a, b, c)
         h += 2.0 * radius + (box[t, 3:] - box[t, :3]).max()
-    h = max(h / nt, _TINY)
+    h = max(scale * h / nt, _TINY)
     cells = np.empty((nt, 6), np.int64)  # cell ranges of the grown boxes
     while True:  # coarsen if a few huge triangles would fill too many cells
         total = 0
@@ -171,7 +174,7 @@ def _grid(xm, tris, radius):
                 cells[t, 3 + d] = int(np.floor((box[t, 3 + d] + radius) / h))
                 m *= cells[t, 3 + d] - cells[t, d] + 1
             total += m
-        if total <= 64 * nt:
+        if total <= limit * nt:
             break
         h *= 1.5
     nb = 1
@@ -264,13 +267,15 @@ def _project(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, ba
     h, start, items, boxes = _grid(xm, tris, radius)
     fn, en, vn = _normals(xm, tris, tri_edge, len(edge_tris))
     return _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, band,
-                       h, start, items, boxes, fn, en, vn)
+                       h, start, items, boxes, fn, en, vn, np.empty(0, np.int64))
 
 
 @njit(cache=True)
 def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius, band,
-                h, start, items, boxes, fn, en, vn):
-    """``_project`` with the master's grid and normals given (a fixed master surface)."""
+                h, start, items, boxes, fn, en, vn, hint):
+    """``_project`` with the master's grid and normals given (a fixed master surface).
+    ``hint`` (per slave; empty: none): a triangle tried first, e.g. the slave's closest at the
+    last call, so the search bound starts tight; the pairs found are the same."""
     ns = len(xs)
     tri, w, region, p, nu, gn = _no_pairs(ns)
     mask = len(start) - 2
@@ -285,6 +290,20 @@ def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius,
         best = radius * radius
         bound = best  # squared search distance: min(radius, closest + band)²
         nc = 0
+        first = hint[s] if len(hint) else -1
+        if first >= 0:  # the hinted triangle, as the loop below would take it
+            a, bb, c = xm[tris[first, 0]], xm[tris[first, 1]], xm[tris[first, 2]]
+            w0, w1, w2, reg = _closest_point(x, a, bb, c)
+            d2 = _dist2(x, w0, w1, w2, a, bb, c)
+            if d2 <= best:
+                best = d2
+                bound = min(radius, np.sqrt(best) + band[s]) ** 2
+                tri[s, 0] = first
+                w[s, 0, 0], w[s, 0, 1], w[s, 0, 2] = w0, w1, w2
+                region[s, 0] = reg
+                ct[0], cd[0], cr[0] = first, d2, reg
+                cw[0, 0], cw[0, 1], cw[0, 2] = w0, w1, w2
+                nc = 1
         for m in range(start[b], start[b + 1]):
             box = 0.0  # squared distance to the triangle's box: a lower bound
             for d in range(3):
@@ -293,6 +312,8 @@ def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius,
             if box > bound:
                 continue
             t = items[m]
+            if t == first:
+                continue
             a, bb, c = xm[tris[t, 0]], xm[tris[t, 1]], xm[tris[t, 2]]
             w0, w1, w2, reg = _closest_point(x, a, bb, c)
             d2 = _dist2(x, w0, w1, w2, a, bb, c)
@@ -644,6 +665,7 @@ class SurfaceContact:
         self.anchor_w = np.zeros((ns, 3))
         self._last: dict | None = None
         self._fixed: tuple | None = None  # fixed_gaps' master, grid and normals
+        self._fixed_hint = np.empty(0, np.int64)  # per slave: its closest triangle last time
 
     def _radius(self, xm: np.ndarray) -> float:
         if self.search_radius is None:
@@ -672,10 +694,14 @@ class SurfaceContact:
             grid = _grid(xm, self.triangles, r)
             normals = _normals(xm, self.triangles, self._tri_edge, len(self._edge_tris))
             self._fixed = (x_master, xm, r, grid, normals)
+            self._fixed_hint = np.empty(0, np.int64)
         _, xm, r, grid, normals = self._fixed
+        hint = self._fixed_hint if len(self._fixed_hint) == len(xs) else np.empty(0, np.int64)
         tri, _, _, _, nu, gn = _project_on(xs, xm, self.triangles, self._tri_edge,
                                            self._edge_tris, self._fan_start, self._fan,
-                                           float(self.side), r, self._delta, *grid, *normals)
+                                           float(self.side), r, self._delta, *grid, *normals,
+                                           hint)
+        self._fixed_hint = np.ascontiguousarray(tri[:, 0])  # where the next search starts
         return _smoothed_gaps(tri, nu, gn, self.offset, self._delta)
 
     def _evaluate(self, xs, xm, slave_dofs, master_dofs, n_dof, assemble):

@@ -247,7 +247,8 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
     figures.update(
         _sizing(vessel, device, s0, lumen_d),
         radial_force_N=float(force_dia),
-        **_pressures(solver, dia, lam_dia, lumen_d),
+        **_pressures(solver, dia, lam_dia, lumen_d, (dia.beam.x - point) @ axis
+                     if not out["curved_delivery"] else path.arc_of(dia.beam.x)),
         peak_strain_pct=100.0 * float(max(strain_dia.max(), strain_sys.max())),
         crimp_strain_pct=100.0 * float(max(out["crimp"].max_strain, default=0.0)),
         alternating_strain_pct=100.0 * 0.5 * float(np.abs(strain_sys - strain_dia).max()),
@@ -264,6 +265,7 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
         crimped_length_mm=crimped,
         foreshortening_pct=100.0 * (1.0 - figures["deployed_length_mm"] / crimped),
         dof=int(solver.n), beam_dof=int(solver.n_b), contact_pairs=int((lam_dia > 0).sum()),
+        relaxation_steps=int(sum(h.get("relaxation_steps", 0) for h in out["history"])),
         newton_iterations=int(sum(h.get("iterations", 0) for h in out["history"])
                               + seal_info["iterations"] + info["iterations"]),
         residual_N=float(max(out["history"][-1]["residual"], seal_info["residual"],
@@ -385,10 +387,12 @@ def _sizing(vessel, device, s0: float, lumen_d: float) -> dict[str, float]:
             "oversizing_outer_pct": 100.0 * (device.nominal_diameter_mm / outer_d - 1.0)}
 
 
-def _pressures(solver, cfg, lam: np.ndarray, lumen_d: float) -> dict[str, float]:
-    """Mean contact pressure over the device's cylindrical envelope and peak over one node's
-    footprint (node force / (strut width × attributed strut length), plus a third of the
-    attached fabric triangles' area for a stent-graft), kPa."""
+def _pressures(solver, cfg, lam: np.ndarray, lumen_d: float, along: np.ndarray
+               ) -> dict[str, float]:
+    """Mean contact pressure over the device's cylindrical envelope (the landing lumen's
+    diameter, the nodes' extent in ``along``, their coordinate along the vessel, mm) and peak
+    over one node's footprint (node force / (strut width × attributed strut length), plus a
+    third of the attached fabric triangles' area for a stent-graft), kPa."""
     model = solver.beam
     beams = np.asarray(model.beams)
     w = _node_lengths(cfg.beam.x, beams)
@@ -397,7 +401,7 @@ def _pressures(solver, cfg, lam: np.ndarray, lumen_d: float) -> dict[str, float]
     footprint = width * w
     if len(model.membranes):
         np.add.at(footprint, model.membranes.ravel(), np.repeat(model.area0 / 3.0, 3))
-    length = float(np.ptp(cfg.beam.x @ solver.axis))
+    length = float(np.ptp(along))
     mean = lam.sum() / (np.pi * lumen_d * max(length, 1e-9))
     peak = np.max(lam / np.maximum(footprint, 1e-12))
     return {"mean_contact_pressure_kPa": 1e3 * float(mean),

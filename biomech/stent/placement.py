@@ -23,6 +23,9 @@ from biomech.structures.beams import BeamState
 FRAME_STEP_MM = 0.05  # spacing of the frame's samples along the smoothed centreline
 # a catheter's tip flares: the wall's radius grows by this × the arc beyond the tip (mm/mm)
 FUNNEL_SLOPE = 0.5
+# a braid opened along the path bridges lumen bulges shorter than this (mm): an aneurysm's
+# neck (intracranial ones 2-10 mm wide), a branch's ostium
+BRIDGE_MM = 10.0
 
 
 @dataclass
@@ -119,18 +122,28 @@ class CentrelinePath:
         i = (tree or cKDTree(self.points)).query(x)[1]
         return self.sigma[i] + np.sum((x - self.points[i]) * self.tangents[i], axis=1)
 
-    def lumen_radius(self, lumen_points: np.ndarray, step: float = 0.25):
-        """Radius of the lumen (mm) along the path: the median distance from the path of
-        the ``lumen_points`` (the lumen surface's nodes) within ``step`` (mm) of each arc;
-        a function of σ (mm)."""
+    def lumen_radius(self, lumen_points: np.ndarray, step: float = 0.25,
+                     bridge_mm: float = BRIDGE_MM):
+        """Radius of the lumen (mm) a braid may open to along the path, a function of σ (mm):
+        the median distance from the path of the ``lumen_points`` (the lumen surface's nodes)
+        within ``step`` (mm) of each arc, its bulges shorter than ``bridge_mm`` removed (a
+        grey opening: an aneurysm's neck or a branch's ostium is bridged, not entered), and at
+        most the nearest of those nodes (the path may run off the lumen's centre)."""
+        from scipy.ndimage import grey_opening
+
         arc = self.arc_of(lumen_points)
         r = np.linalg.norm(lumen_points - self._at(np.clip(arc, 0.0, self.sigma[-1]),
                                                    self.points), axis=1)
         grid = np.arange(0.0, self.sigma[-1] + step, step)
         near = np.abs(arc[None, :] - grid[:, None]) < step
         keep = near.any(axis=1)
-        med = np.array([np.median(r[m]) for m in near[keep]])
-        return lambda sigma: np.interp(sigma, grid[keep], med)
+        if not keep.any():
+            raise ValueError("no lumen points along the centreline")
+        med = np.interp(grid, grid[keep], [np.median(r[m]) for m in near[keep]])
+        nearest = np.interp(grid, grid[keep], [r[m].min() for m in near[keep]])
+        width = 2 * int(0.5 * bridge_mm / step) + 1
+        bound = np.minimum(grey_opening(med, size=width, mode="nearest"), nearest)
+        return lambda sigma: np.interp(sigma, grid, bound)
 
     def opened(self, state: BeamState, beams: np.ndarray, made_mm: tuple[float, float],
                radius) -> BeamState:

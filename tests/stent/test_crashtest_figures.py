@@ -57,7 +57,7 @@ def test_contact_pressures_of_a_ring_in_a_rigid_tube(ring):
     mean = lam.sum() / (np.pi * D_TUBE * length)  # MPa over the cylindrical envelope
     # a sharp apex carries half of one element of each of its two struts: ℓ/elements
     peak = lam[ring.apexes].max() / (WIDTH * STRUT / ELEMENTS)
-    got = ct._pressures(ring.solver, ring.cfg, lam, D_TUBE)
+    got = ct._pressures(ring.solver, ring.cfg, lam, D_TUBE, x[:, 2])
     assert got["mean_contact_pressure_kPa"] == pytest.approx(1e3 * mean, rel=1e-9)
     # the deployed elements' chords differ from ℓ/elements by their strain and bowing (2e-4)
     assert got["peak_contact_pressure_kPa"] == pytest.approx(1e3 * peak, rel=1e-3)

@@ -160,3 +160,29 @@ def test_braid_opened_along_a_line_follows_braid_kinematics():
     old = chord(state.x) / l0[:, None]
     turned = np.einsum("nij,nj->ni", turn[beams[:, 0]], old)
     assert np.all(np.sum(turned * chord(out.x) / l1[:, None], axis=1) > np.cos(np.radians(1.0)))
+
+
+def _tube_points(offset, bulge):
+    """Nodes of a 2 mm tube along z (axis at x = ``offset``), 5 mm where ``bulge``(Z, T)."""
+    z = np.arange(0.0, 30.01, 0.2)
+    th = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    Z, T = np.meshgrid(z, th, indexing="ij")
+    rad = np.where(bulge(Z, T), 5.0, 2.0)
+    return np.column_stack([(rad * np.cos(T)).ravel() + offset, (rad * np.sin(T)).ravel(),
+                            Z.ravel()])
+
+
+@pytest.mark.parametrize("offset, bulge", [
+    (0.0, lambda Z, T: np.abs(Z - 14.0) < 2.0),                                  # fusiform
+    (0.3, lambda Z, T: (np.abs(Z - 14.0) < 2.0) & (np.cos(T) > np.cos(0.75 * np.pi))),
+])
+def test_lumen_radius_bridges_an_aneurysm_and_an_off_centre_path(offset, bulge):
+    """A 2 mm tube with a 4 mm long, 5 mm bulge: all round (its median and nearest radius
+    the bulge's: bridged as narrower than BRIDGE_MM), or over three quarters with the
+    tube's axis 0.3 mm off the path (the median the sac's, the nearest wall 1.7 mm away).
+    A braid may open to the nearest wall of the tube, 2 − offset, all along."""
+    line = np.linspace(0.0, 30.0, 61)
+    path = CentrelinePath.smoothed(line, np.column_stack([0 * line, 0 * line, line]))
+    radius = path.lumen_radius(_tube_points(offset, bulge))
+    s = np.arange(2.0, 28.0, 0.1)
+    assert np.allclose(radius(s), 2.0 - offset, atol=0.01)
