@@ -148,13 +148,10 @@ def _hash(i, j, k, mask):
 
 
 @njit(cache=True)
-def _grid(xm, tris, radius, scale=1.0, limit=64):
+def _grid(xm, tris, radius):
     """Hashed uniform grid of the triangles' bounding boxes grown by ``radius``: a point lies in
     the grown box of every triangle within ``radius`` of it, so one cell lookup finds them.
-    Cells ``scale`` × a grown box's mean extent, coarsened while the boxes would fill more
-    than ``limit`` cells each on average (finer cells: fewer triangles to test per lookup,
-    more to build). Returns the cell size, bucket starts, triangle ids and their own boxes in
-    bucket order."""
+    Returns the cell size, bucket starts, triangle ids and their own boxes in bucket order."""
     nt = len(tris)
     box = np.empty((nt, 6))
     h = 0.0
@@ -163,7 +160,7 @@ def _grid(xm, tris, radius, scale=1.0, limit=64):
             a, b, c = xm[tris[t, 0], d], xm[tris[t, 1], d], xm[tris[t, 2], d]
             box[t, d], box[t, 3 + d] = min(a, b, c), max(a, b, c)
         h += 2.0 * radius + (box[t, 3:] - box[t, :3]).max()
-    h = max(scale * h / nt, _TINY)
+    h = max(h / nt, _TINY)
     cells = np.empty((nt, 6), np.int64)  # cell ranges of the grown boxes
     while True:  # coarsen if a few huge triangles would fill too many cells
         total = 0
@@ -174,7 +171,7 @@ def _grid(xm, tris, radius, scale=1.0, limit=64):
                 cells[t, 3 + d] = int(np.floor((box[t, 3 + d] + radius) / h))
                 m *= cells[t, 3 + d] - cells[t, d] + 1
             total += m
-        if total <= limit * nt:
+        if total <= 64 * nt:
             break
         h *= 1.5
     nb = 1
@@ -275,7 +272,9 @@ def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius,
                 h, start, items, boxes, fn, en, vn, hint):
     """``_project`` with the master's grid and normals given (a fixed master surface).
     ``hint`` (per slave; empty: none): a triangle tried first, e.g. the slave's closest at the
-    last call, so the search bound starts tight; the pairs found are the same."""
+    last call, so the search bound starts tight. Of equidistant triangles the lowest id takes
+    slot 0 either way; the other slots may list equidistant features in another order (the
+    smoothed gaps are the same)."""
     ns = len(xs)
     tri, w, region, p, nu, gn = _no_pairs(ns)
     mask = len(start) - 2
@@ -319,7 +318,7 @@ def _project_on(xs, xm, tris, tri_edge, edge_tris, fan_start, fan, side, radius,
             d2 = _dist2(x, w0, w1, w2, a, bb, c)
             if d2 > bound:
                 continue
-            if d2 <= best:
+            if d2 < best or (d2 == best and (tri[s, 0] < 0 or t < tri[s, 0])):
                 best = d2
                 bound = min(radius, np.sqrt(best) + band[s]) ** 2
                 tri[s, 0] = t

@@ -84,9 +84,10 @@ def check_fit(vessel, device, s0: float, catheter_mm: float, *, curved_ok: bool 
     length = device.length_mm
     room = vessel.length_mm - vessel.end_margin_mm - s0
     if length > room:
-        fix = "a shorter device" + (" or land it more proximally (--landing, at least "
-                                    f"{vessel.end_margin_mm:.0f} mm)"
-                                    if s0 > vessel.end_margin_mm + 0.5 else "")
+        last = vessel.length_mm - vessel.end_margin_mm - length  # the most distal landing
+        fix = "a shorter device" + (f" or land it between {vessel.end_margin_mm:.0f} and "
+                                    f"{last:.1f} mm (--landing)"
+                                    if last >= vessel.end_margin_mm else "")
         raise CaseError(f"{device.name}: {length:.1f} mm long but only {max(room, 0):.1f} mm of "
                         f"vessel lie beyond the landing point ({s0:.1f} mm from the inlet) before "
                         f"the outlet's {vessel.end_margin_mm:.0f} mm clamped zone: choose {fix}")
@@ -238,6 +239,8 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
                           curve["centreline"] if out["curved_delivery"] else None,
                           fabric_loaded=bool(sealed.get("fabric_pressurised")))
     strain_dia = solver.beam.peak_strains(dia.beam)
+    struts = np.unique(np.asarray(solver.beam.beams))
+    along = path.arc_of(dia.beam.x) if out["curved_delivery"] else (dia.beam.x - point) @ axis
     case = vessel.case
     sys_cfg, info = _to_systole(solver, dia, case.systolic_mmHg / case.imaging_mmHg,
                                 steps=SYSTOLE_STEPS_CURVED if out["curved_delivery"] else 1)
@@ -247,10 +250,13 @@ def _deployed(vessel, device, net, *, fabric: bool, t0: float, s0: float, point:
     figures.update(
         _sizing(vessel, device, s0, lumen_d),
         radial_force_N=float(force_dia),
-        **_pressures(solver, dia, lam_dia, lumen_d, (dia.beam.x - point) @ axis
-                     if not out["curved_delivery"] else path.arc_of(dia.beam.x)),
+        **_pressures(solver, dia, lam_dia, lumen_d, along),
+        **_beyond_neck(vessel, s0 + float(along[struts].max()) if not out["curved_delivery"]
+                       else float(np.interp(along[struts].max(), path.sigma_input,
+                                            path.s_input))),
         peak_strain_pct=100.0 * float(max(strain_dia.max(), strain_sys.max())),
-        crimp_strain_pct=100.0 * float(max(out["crimp"].max_strain, default=0.0)),
+        crimp_strain_pct=100.0 * float(max(max(out["crimp"].max_strain, default=0.0),
+                                           solver.beam.peak_strains(out["crimped"].beam).max())),
         alternating_strain_pct=100.0 * 0.5 * float(np.abs(strain_sys - strain_dia).max()),
         **_migration(vessel, s0, friction, lam_dia),
         **_wall_stress(vessel, wall_fields, point, axis, device),
@@ -377,14 +383,20 @@ def _max_finite(gaps: np.ndarray) -> float:
 def _sizing(vessel, device, s0: float, lumen_d: float) -> dict[str, float]:
     outer = vessel.outer_diameter_mm[(vessel.s_mm >= s0) & (vessel.s_mm <= s0 + LANDING_SEAL_MM)]
     outer_d = float(np.nanmean(outer)) if np.isfinite(outer).any() else float("nan")
-    neck_end = vessel.neck_end_mm
-    beyond = {} if neck_end is None or s0 >= neck_end else \
-        {"neck_end_mm": neck_end, "beyond_neck_mm": s0 + device.length_mm - neck_end}
-    return {**beyond, "nominal_diameter_mm": device.nominal_diameter_mm,
+    return {"nominal_diameter_mm": device.nominal_diameter_mm,
             "length_mm": device.length_mm,
             "landing_lumen_diameter_mm": lumen_d, "landing_outer_diameter_mm": outer_d,
             "oversizing_pct": 100.0 * (device.nominal_diameter_mm / lumen_d - 1.0),
             "oversizing_outer_pct": 100.0 * (device.nominal_diameter_mm / outer_d - 1.0)}
+
+
+def _beyond_neck(vessel, distal_s: float) -> dict[str, float]:
+    """How far (mm along the centreline) the device's distal end ``distal_s`` (mm from the
+    inlet) reaches beyond the neck into the aneurysm; empty when it does not."""
+    neck_end = vessel.neck_end_mm
+    if neck_end is None or distal_s <= neck_end:
+        return {}
+    return {"neck_end_mm": neck_end, "beyond_neck_mm": distal_s - neck_end}
 
 
 def _pressures(solver, cfg, lam: np.ndarray, lumen_d: float, along: np.ndarray

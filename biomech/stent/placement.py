@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from biomech.errors import CaseError
 from biomech.structures.beams import BeamState
 
 FRAME_STEP_MM = 0.05  # spacing of the frame's samples along the smoothed centreline
@@ -138,7 +139,8 @@ class CentrelinePath:
         near = np.abs(arc[None, :] - grid[:, None]) < step
         keep = near.any(axis=1)
         if not keep.any():
-            raise ValueError("no lumen points along the centreline")
+            raise CaseError("the lumen surface lies nowhere along the centreline: check that "
+                            "the segmentation's lumen and its centreline belong together")
         med = np.interp(grid, grid[keep], [np.median(r[m]) for m in near[keep]])
         nearest = np.interp(grid, grid[keep], [r[m].min() for m in near[keep]])
         width = 2 * int(0.5 * bridge_mm / step) + 1

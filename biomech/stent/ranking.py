@@ -52,9 +52,9 @@ def assess(fig: Mapping[str, Any], material: str) -> tuple[bool, list[str], list
         caution.append(f"apposition {fig['apposition_pct']:.0f} % < 90 % "
                        f"(max gap {fig['max_gap_mm']:.1f} mm)")
     if not fig.get("covered", True) and fig.get("beyond_neck_mm", 0.0) > 0.0:
-        caution.append(f"extends {fig['beyond_neck_mm']:.1f} mm beyond the neck (the aneurysm "
-                       f"begins {fig['neck_end_mm']:.0f} mm from the inlet): its struts there "
-                       "stand in the sac, unsupported")
+        caution.append(f"extends {fig['beyond_neck_mm']:.1f} mm beyond the neck into the "
+                       f"aneurysm (which begins {fig['neck_end_mm']:.0f} mm from the inlet): "
+                       "its struts there are not apposed (intended only for a flow diverter)")
     if fig.get("covered", True) and fig["migration_margin"] < 1.0:
         no.append(f"migration margin {fig['migration_margin']:.2f} < 1: friction "
                   f"{fig['friction_capacity_N']:.1f} N < displacement force "

@@ -190,9 +190,12 @@ def _write_series(out: Path, name: str, ct, vessel) -> dict[str, str]:
     for k, (x, strain, gaps) in enumerate(zip(ct.states, ct.frame_strains, ct.frame_gaps)):
         _atomic_meshio(_device_mesh(ct, x, strain, gaps), d / f"device_{k:03d}.vtu")
         devices.append((float(k), f"device_{k:03d}.vtu"))
-    last = len(ct.frame_walls) - 1
+    last, fields, before = len(ct.frame_walls) - 1, None, None
     for k, u in enumerate(ct.frame_walls):
-        fields = ct.wall_fields if k == last else wall_fields_at(vessel, u)
+        if k == last:
+            fields = ct.wall_fields
+        elif before is None or not np.array_equal(u, before):  # the wall moved: its stress
+            fields, before = wall_fields_at(vessel, u), u
         wall = _wall_mesh(vessel, vessel.reference + u.reshape(-1, 3), fields)
         _atomic_meshio(wall, d / f"wall_{k:03d}.vtu")
         walls.append((float(k), f"wall_{k:03d}.vtu"))

@@ -80,6 +80,8 @@ class Vessel:
         measure; None where the vessel has no such dilatation."""
         from biomech.mesh.measure import neck_extent
 
+        if not np.isfinite(self.outer_diameter_mm).any():
+            return None
         neck = neck_extent({"arc_mm": self.s_mm, "diameter_mm": self.outer_diameter_mm},
                            ANEURYSM_RATIO, 10.0)
         return float(neck["neck_length_mm"]) if neck["aneurysm_found"] else None

@@ -355,3 +355,31 @@ def test_concave_corner_shared_by_two_faces():
         Kfd[:, j] = (c.forces(y + e, xm, sd, md, 3 * nt)[0]
                      - c.forces(y - e, xm, sd, md, 3 * nt)[0]) / 2e-7
     assert np.abs(K.toarray() - Kfd).max() <= 1e-5 * np.abs(Kfd).max()
+
+
+def test_fixed_gaps_from_the_last_closest_triangle_match_a_fresh_search():
+    """A fixed lumen searched again from each node's last closest triangle (as an explicit
+    relaxation does, step after step) gives the gaps and gradients of a fresh search, and
+    farther than 0.1 mm inside the lumen the gap is offset − the brute-force distance to the
+    wall (within the smoothing band; nearer, two faces' pairs blend). Nodes also sit exactly
+    on vertices and edges (equidistant triangles)."""
+    rng = np.random.default_rng(3)
+    xm, tris = _tube(2.0, 12.0, 24, 13, bend=15.0)
+    n = 300
+    th, s = rng.uniform(0, 2 * np.pi, n), rng.uniform(1.0, 11.0, n)
+    xs = _tube_point(rng.uniform(1.2, 1.99, n), th, s, bend=15.0)
+    xs[:40] = xm[rng.choice(len(xm), 40, replace=False)]  # on vertices
+    xs[40:60] = 0.5 * (xm[tris[:20, 0]] + xm[tris[:20, 1]])  # on edges
+    offset = np.full(n, 0.05)
+    hinted = SurfaceContact(tris, offset, 1.0)
+    hinted.fixed_gaps(xs, xm)
+    for step in range(5):
+        x = xs + 0.01 * step * rng.normal(size=xs.shape) * (np.arange(n) >= 60)[:, None]
+        c, dc = hinted.fixed_gaps(x, xm)
+        c0, dc0 = SurfaceContact(tris, offset, 1.0).fixed_gaps(x, xm)
+        assert np.array_equal(c, c0) and np.allclose(dc, dc0, atol=1e-12)
+    a, b, cc = (xm[tris[:, k]] for k in range(3))
+    dist = np.array([np.linalg.norm(_brute_closest(p, a, b, cc) - p, axis=1).min() for p in x])
+    inside = (np.arange(n) >= 60) & (dist > 0.1) & (dist < hinted.search_radius - 0.05)
+    assert inside.sum() > 200
+    assert np.allclose(c[inside], offset[inside] - dist[inside], atol=hinted._delta[0])

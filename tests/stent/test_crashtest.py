@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from biomech.errors import CaseError
-from biomech.stent.crashtest import (auto_catheter, check_fit, crash_test, crimped_fit,
-                                     seal_length)
+from biomech.stent.crashtest import (_beyond_neck, auto_catheter, check_fit, crash_test,
+                                     crimped_fit, seal_length)
 from biomech.stent.deploy import check_crimped_span
 from biomech.stent.ranking import assess, rank
 from biomech.stent.vessel import (
@@ -82,21 +82,26 @@ def test_landing_options_and_their_errors():
 
 def test_neck_ends_where_the_outer_diameter_first_exceeds_1_2_times_the_neck():
     """Outer 22 mm to 30 mm from the inlet, then 1 mm wider per mm: 1.2 × 22 = 26.4 mm is
-    reached 4.4 mm into the bulge; a straight vessel has no neck end."""
+    reached 4.4 mm into the bulge, and a device ending at 40 mm reaches 5.6 mm beyond; a
+    straight vessel (or one whose outer wall was not measured) has no neck end."""
     v = straight_vessel(length=100.0)
-    assert v.neck_end_mm is None
+    assert v.neck_end_mm is None and _beyond_neck(v, 40.0) == {}
     v.outer_diameter_mm = 22.0 + np.clip(v.s_mm - 30.0, 0.0, 20.0)
     assert v.neck_end_mm == pytest.approx(34.4)
+    assert _beyond_neck(v, 40.0)["beyond_neck_mm"] == pytest.approx(5.6)
+    assert _beyond_neck(v, 30.0) == {}
+    v.outer_diameter_mm = np.full_like(v.s_mm, np.nan)
+    assert v.neck_end_mm is None
 
 
 def test_fit_checks_length_and_a_straight_axis():
     v = straight_vessel(length=100.0)
     point, axis = check_fit(v, FakeDevice(40.0), 10.0, 10.0)
     assert np.allclose(point, [0, 0, 10.0]) and np.allclose(axis, [0, 0, 1.0])
-    with pytest.raises(CaseError, match="only 55.0 mm of vessel lie beyond.*land it more "
-                                        "proximally"):
-        check_fit(v, FakeDevice(70.0, "LONG"), 35.0, 10.0)
-    with pytest.raises(CaseError, match="choose a shorter device$"):  # already most proximal
+    with pytest.raises(CaseError, match=r"only 55.0 mm of vessel lie beyond.*or land it "
+                                        r"between 10 and 20.0 mm \(--landing\)"):
+        check_fit(v, FakeDevice(70.0, "LONG"), 35.0, 10.0)  # 100 − 10 clamped − 70 = 20
+    with pytest.raises(CaseError, match="choose a shorter device$"):  # fits at no landing
         check_fit(v, FakeDevice(90.0, "LONG"), 10.0, 10.0)
 
 
