@@ -128,8 +128,9 @@ class CentrelinePath:
         """Radius of the lumen (mm) a braid may open to along the path, a function of σ (mm):
         the median distance from the path of the ``lumen_points`` (the lumen surface's nodes)
         within ``step`` (mm) of each arc, its bulges shorter than ``bridge_mm`` removed (a
-        grey opening: an aneurysm's neck or a branch's ostium is bridged, not entered), and at
-        most the nearest of those nodes (the path may run off the lumen's centre)."""
+        grey opening: an aneurysm's neck or a branch's ostium is bridged, not entered). Where
+        the path runs off the lumen's centre some nodes open beyond the wall and the release
+        pushes them back (capped at the nearest wall, the EndoBeams braid was not released)."""
         from scipy.ndimage import grey_opening
 
         arc = self.arc_of(lumen_points)
@@ -142,9 +143,8 @@ class CentrelinePath:
             raise CaseError("the lumen surface lies nowhere along the centreline: check that "
                             "the segmentation's lumen and its centreline belong together")
         med = np.interp(grid, grid[keep], [np.median(r[m]) for m in near[keep]])
-        nearest = np.interp(grid, grid[keep], [r[m].min() for m in near[keep]])
         width = 2 * int(0.5 * bridge_mm / step) + 1
-        bound = np.minimum(grey_opening(med, size=width, mode="nearest"), nearest)
+        bound = grey_opening(med, size=width, mode="nearest")
         return lambda sigma: np.interp(sigma, grid, bound)
 
     def opened(self, state: BeamState, beams: np.ndarray, made_mm: tuple[float, float],

@@ -1,6 +1,7 @@
 """`biomech stent deploy` on a shipped synthetic patient (slow: solves the twin and deploys)."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -97,20 +98,22 @@ def test_deploy_in_the_shipped_neck(tmp_path):
     th0, th1 = (np.arcsin(np.pi * d / (N * L)) for d in (22.0, z22["catheter_diameter_mm"] - t))
     eps = 3 * w * 2 * L * np.sin(0.5 * (th0 - th1)) / L**2
     assert z22["crimp_strain_pct"] == pytest.approx(100 * eps, rel=0.05)
+    first = meshio.read(out / "Z22" / "device_000.vtu").cell_data["peak_strain_pct"][0]
+    assert first.max() == pytest.approx(z22["crimp_strain_pct"], rel=0.02)  # straight: crimped
 
 
 def check_series(folder: Path, entry: dict) -> None:
     """The deployment and wall series step together; each device frame carries its own
-    strain (the first, crimped, its crimp strain; the settled its deployed peak) and the
+    strain (the last two the deployed peak; a curved delivery's first is its kinematic
+    wrap, not an equilibrium) and the
     last two (diastole, systole) their gaps, the diastole's max over the struts the
     summary's max gap."""
     frames = sorted(folder.glob("device_*.vtu"))
     assert len(frames) == len(sorted(folder.glob("wall_*.vtu"))) >= 3
     assert (folder / "wall.pvd").read_text().count("<DataSet") == len(frames)
     strain = [meshio.read(f).cell_data["peak_strain_pct"][0].max() for f in frames]
-    assert strain[0] == pytest.approx(entry["crimp_strain_pct"], rel=0.02)
     assert max(strain[-2:]) == pytest.approx(entry["peak_strain_pct"], rel=1e-6)
-    assert strain[0] > 2 * strain[-1]  # crimped ≫ deployed: not one field repeated
+    assert not np.isclose(strain[0], strain[-1], rtol=0.05)  # not one field repeated
     dia, sys = (meshio.read(f) for f in frames[-2:])
     assert "gap_mm" not in meshio.read(frames[0]).point_data
     struts = np.unique(dia.cells_dict["line"])
@@ -223,3 +226,28 @@ def test_deploy_in_the_endobeams_vessel(tmp_path):
     assert ring["apposition_pct"] > 95.0 and ring["residual_N"] < 1e-6
     _, bench_force = settled_apex_and_bench_force(out, cat, ring, 2.25, 0.05)
     assert ring["radial_force_N"] == pytest.approx(bench_force, rel=0.06)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("BIOMECH_LONG_TESTS"),
+                    reason="~15 min on one core: set BIOMECH_LONG_TESTS=1 to run it")
+def test_the_endobeams_braid_deploys_at_10_mm(tmp_path):
+    """The shipped EndoBeams braid delivered along the centreline at 10 mm: released onto
+    the wall, apposed, in equilibrium, and as long as braid kinematics makes it at the
+    parent artery's lumen (3.0–3.8 mm, wire centres a wire inside), not the 21 mm it is
+    crimped nor the 7.5 mm as made."""
+    if not (ENDOBEAMS / "model.stl").is_file():
+        pytest.skip(f"shared EndoBeams data not present at {ENDOBEAMS}")
+    out = tmp_path / "deploy"
+    cat = ROOT / "examples" / "stents" / "endobeams.toml"
+    code = cli.main(["stent", "deploy", str(ENDOBEAMS / "model.stl"), "--catalogue", str(cat),
+                     "--landing", "10 mm", "--size", "0.6 mm", "--wall-thickness", "0.3 mm",
+                     "--device", "EndoBeams-braided", "--out", str(out), "--quiet"])
+    assert code == 0
+    braid = json.loads((out / "summary.json").read_text())["devices"][0]
+    assert braid["status"] == "ok" and braid["released"] and braid["curved_delivery"]
+    assert braid["residual_N"] < 1e-4 and braid["contact_error_mm"] < 1e-3
+    assert braid["apposition_pct"] > 85.0 and braid["radial_force_N"] > 0.0
+    wire = 0.028
+    assert braid_length(3.8 - wire) < braid["deployed_length_mm"] < braid_length(3.0 - wire)
+    check_series(out / "EndoBeams-braided", braid)
