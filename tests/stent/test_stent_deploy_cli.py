@@ -184,6 +184,20 @@ def braid_length(d_mm: float) -> float:
     return float(np.sqrt(wire ** 2 - (pi_n * d_mm) ** 2))
 
 
+def deploy_in_endobeams(tmp_path: Path, landing: str, *extra: str) -> tuple[Path, Path]:
+    """`biomech stent deploy` of the EndoBeams catalogue in the EndoBeams vessel at
+    ``landing`` (skipped without the shared data): the output folder and the catalogue."""
+    if not (ENDOBEAMS / "model.stl").is_file():
+        pytest.skip(f"shared EndoBeams data not present at {ENDOBEAMS}")
+    out = tmp_path / "deploy"
+    cat = ROOT / "examples" / "stents" / "endobeams.toml"
+    code = cli.main(["stent", "deploy", str(ENDOBEAMS / "model.stl"), "--catalogue", str(cat),
+                     "--landing", landing, "--size", "0.6 mm", "--wall-thickness", "0.3 mm",
+                     *extra, "--out", str(out), "--quiet"])
+    assert code == 0
+    return out, cat
+
+
 @pytest.mark.slow
 def test_deploy_in_the_endobeams_vessel(tmp_path):
     """EndoBeams' tortuous 3–4 mm artery (an open STL): its 2 mm clamped ends (an edge
@@ -192,14 +206,7 @@ def test_deploy_in_the_endobeams_vessel(tmp_path):
     once crimped (from 6.75 mm before to 14.25 mm beyond its landing), refused at 16 mm with
     the landings where it fits (7.75 to 11.5 mm in this 26.7 mm vessel, 1 mm kept at each
     end)."""
-    if not (ENDOBEAMS / "model.stl").is_file():
-        pytest.skip(f"shared EndoBeams data not present at {ENDOBEAMS}")
-    out = tmp_path / "deploy"
-    cat = ROOT / "examples" / "stents" / "endobeams.toml"
-    code = cli.main(["stent", "deploy", str(ENDOBEAMS / "model.stl"), "--catalogue", str(cat),
-                     "--landing", "16 mm", "--size", "0.6 mm", "--wall-thickness", "0.3 mm",
-                     "--out", str(out), "--quiet"])
-    assert code == 0
+    out, cat = deploy_in_endobeams(tmp_path, "16 mm")
     s = json.loads((out / "summary.json").read_text())
     braid, ring = s["devices"]
     assert braid["status"] == "rejected"
@@ -236,14 +243,7 @@ def test_the_endobeams_braid_deploys_at_10_mm(tmp_path):
     the wall, apposed, in equilibrium, and as long as braid kinematics makes it at the
     parent artery's lumen (3.0–3.8 mm, wire centres a wire inside), not the 21 mm it is
     crimped nor the 7.5 mm as made."""
-    if not (ENDOBEAMS / "model.stl").is_file():
-        pytest.skip(f"shared EndoBeams data not present at {ENDOBEAMS}")
-    out = tmp_path / "deploy"
-    cat = ROOT / "examples" / "stents" / "endobeams.toml"
-    code = cli.main(["stent", "deploy", str(ENDOBEAMS / "model.stl"), "--catalogue", str(cat),
-                     "--landing", "10 mm", "--size", "0.6 mm", "--wall-thickness", "0.3 mm",
-                     "--device", "EndoBeams-braided", "--out", str(out), "--quiet"])
-    assert code == 0
+    out, _ = deploy_in_endobeams(tmp_path, "10 mm", "--device", "EndoBeams-braided")
     braid = json.loads((out / "summary.json").read_text())["devices"][0]
     assert braid["status"] == "ok" and braid["released"] and braid["curved_delivery"]
     assert braid["residual_N"] < 1e-4 and braid["contact_error_mm"] < 1e-3
